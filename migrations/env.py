@@ -1,0 +1,76 @@
+"""Alembic environment for proctor_web (run through Flask-Migrate: ``flask db ...``)."""
+
+import logging
+from logging.config import fileConfig
+
+from alembic import context
+from flask import current_app
+
+config = context.config
+if config.config_file_name and not current_app.config.get("TESTING"):
+    fileConfig(config.config_file_name, disable_existing_loggers=False)
+logger = logging.getLogger("alembic.env")
+
+db = current_app.extensions["migrate"].db
+target_metadata = db.metadata
+
+
+def render_item(type_, obj, autogen_context):
+    """Write the app's column types as plain SQLAlchemy types.
+
+    Migration scripts must not import application code: the app's types change with the
+    app, while a migration has to keep meaning the same thing forever.
+    """
+    if type_ == "type" and type(obj).__name__ == "UTCDateTime":
+        return "sa.DateTime(timezone=True)"
+    return False
+
+
+def _configure_kwargs():
+    kwargs = dict(current_app.extensions["migrate"].configure_args)
+    kwargs.setdefault("render_as_batch", True)
+    kwargs.setdefault("compare_type", True)
+    kwargs["render_item"] = render_item
+    return kwargs
+
+
+def run_migrations_offline():
+    context.configure(
+        url=str(db.engine.url), target_metadata=target_metadata, literal_binds=True,
+        **_configure_kwargs(),
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_migrations_online():
+    def process_revision_directives(context, revision, directives):
+        if getattr(config.cmd_opts, "autogenerate", False):
+            script = directives[0]
+            if script.upgrade_ops.is_empty():
+                directives[:] = []
+                logger.info("No changes in schema detected.")
+
+    connectable = config.attributes.get("connection")
+    if connectable is not None:
+        _run(connectable, process_revision_directives)
+        return
+    with db.engine.connect() as connection:
+        _run(connection, process_revision_directives)
+
+
+def _run(connection, process_revision_directives):
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        process_revision_directives=process_revision_directives,
+        **_configure_kwargs(),
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+if context.is_offline_mode():
+    run_migrations_offline()
+else:
+    run_migrations_online()

@@ -1,0 +1,97 @@
+"""proctor_web: exam proctoring for learning platforms."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+
+__version__ = "0.1.0"
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build an app. Named steps only; nothing here queries a database or the network."""
+    app = Flask(__name__, instance_relative_config=True)
+    _configure(app, config)
+    _configure_logging(app)
+    _init_extensions(app)
+    _init_backends(app)
+    _register_blueprints(app)
+    _register_error_handlers(app)
+    _register_cli(app)
+    _register_template_helpers(app)
+    return app
+
+
+def _configure(app: Flask, overrides: Mapping[str, Any] | None) -> None:
+    from proctor_web.config import build_config
+
+    app.config.update(build_config(app.instance_path, overrides))
+
+
+def _configure_logging(app: Flask) -> None:
+    level = getattr(logging, str(app.config["LOG_LEVEL"]).upper(), logging.INFO)
+    logging.getLogger("proctor_web").setLevel(level)
+    if not logging.getLogger().handlers and not app.config["TESTING"]:
+        logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def _init_extensions(app: Flask) -> None:
+    from proctor_web import (
+        auth,
+        models,  # noqa: F401  (every table known to the metadata)
+    )
+    from proctor_web.database import configure_engine
+    from proctor_web.extensions import babel, csrf, db, login_manager, migrate
+    from proctor_web.i18n import select_locale
+
+    db.init_app(app)
+    with app.app_context():
+        # Creating an engine opens no connection; this only registers event hooks.
+        configure_engine(db.engine)
+    migrate.init_app(app, db, directory=_migrations_dir(), render_as_batch=True,
+                     compare_type=True)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+    login_manager.init_app(app)
+    auth.init_login_manager(login_manager)
+
+
+def _migrations_dir() -> str:
+    from pathlib import Path
+
+    return str(Path(__file__).resolve().parent.parent / "migrations")
+
+
+def _init_backends(app: Flask) -> None:
+    from proctor_web.backends import BackendRegistry
+
+    app.extensions["proctor_backends"] = BackendRegistry(app.config["BACKENDS"])
+
+
+def _register_blueprints(app: Flask) -> None:
+    from proctor_web.blueprints.auth import bp as auth_bp
+    from proctor_web.blueprints.main import bp as main_bp
+
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(main_bp)
+
+
+def _register_error_handlers(app: Flask) -> None:
+    from proctor_web.errors import register_error_handlers
+
+    register_error_handlers(app)
+
+
+def _register_cli(app: Flask) -> None:
+    from proctor_web.cli import proctor_cli
+
+    app.cli.add_command(proctor_cli)
+
+
+def _register_template_helpers(app: Flask) -> None:
+    from proctor_web.templating import init_templating
+
+    init_templating(app)

@@ -1,0 +1,52 @@
+"""Sign-in wiring and the permission helpers views use to authorise."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask_login import LoginManager
+
+from proctor_web.errors import NotAuthenticated, PermissionDenied
+from proctor_web.extensions import db
+from proctor_web.models import User
+
+
+def init_login_manager(manager: LoginManager) -> None:
+    manager.login_view = "auth.login"
+    manager.session_protection = "strong"
+
+    @manager.user_loader
+    def load_user(user_id: str) -> User | None:
+        if not user_id.isdigit():
+            return None
+        user = db.session.get(User, int(user_id))
+        return user if user is not None and user.is_active else None
+
+    @manager.unauthorized_handler
+    def unauthorized():
+        from flask import redirect, request, url_for
+
+        from proctor_web.errors import wants_json
+
+        if wants_json():
+            raise NotAuthenticated("Authentication credentials were not provided.")
+        return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+
+
+def is_safe_next(target: str | None) -> bool:
+    """Only same-site paths: no scheme, no host, no protocol-relative or backslash tricks."""
+    if not target:
+        return False
+    if "\\" in target or any(ord(ch) < 32 for ch in target):
+        return False
+    parts = urlsplit(target)
+    return not parts.scheme and not parts.netloc and target.startswith("/") and not (
+        target.startswith("//")
+    )
+
+
+def require_course_staff(user: User, course_id: str) -> None:
+    from proctor_web.services import courses
+
+    if not courses.can_manage(user, course_id):
+        raise PermissionDenied("You must be course staff to do this.")

@@ -1,0 +1,258 @@
+"""The contract every proctoring provider backend follows.
+
+A backend is the only code that talks to a provider. It receives and returns plain data,
+raises ``BackendError`` subclasses, and never touches the database or the request.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from proctor_web.errors import BackendError, BadRequest
+
+
+class BackendSettingsError(BackendError):
+    """A backend's settings are missing or invalid; raised at start-up."""
+
+    status = 500
+
+
+class ProviderUnavailable(BackendError):
+    """The provider could not be reached or answered with a server error; worth retrying."""
+
+    status = 503
+
+
+class RegistrationRefused(BackendError):
+    """The provider answered a registration with an error that retrying will not fix."""
+
+    def __init__(self, message: str, provider_status: int | None = None) -> None:
+        super().__init__(message)
+        self.provider_status = provider_status
+
+
+class OnboardingRequired(BackendError):
+    """Registration refused because the learner's onboarding is not in order."""
+
+    status = 400
+
+    def __init__(self, message: str, onboarding_status: str, external_id: str | None) -> None:
+        super().__init__(message)
+        self.onboarding_status = onboarding_status
+        self.external_id = external_id
+
+
+@dataclass(frozen=True)
+class ExamData:
+    """What a backend is told about an exam."""
+
+    id: int
+    course_id: str
+    content_id: str
+    exam_name: str
+    time_limit_mins: int
+    is_proctored: bool
+    is_practice_exam: bool
+    is_active: bool
+    hide_after_due: bool
+    due_date: str | None
+    external_id: str | None
+    backend: str
+    review_policy: str | None = None
+
+
+@dataclass(frozen=True)
+class AttemptRegistration:
+    """What a backend is told when an attempt is registered."""
+
+    attempt_code: str
+    exam: ExamData
+    user_id: int
+    obscured_user_id: str
+    full_name: str
+    email: str
+    allowed_time_limit_mins: int
+    is_sample_attempt: bool
+    review_policy: str
+    review_policy_exception: str | None
+    lms_host: str
+    launch_url: str
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class NormalisedReview:
+    """A provider review in our words: ``status`` is passed/violation/suspicious/not_reviewed."""
+
+    status: str
+    comments: list[dict[str, Any]]
+    reviewed_by: str | None = None
+    payload: dict[str, Any] | None = None
+    video_url: str | None = None
+
+
+class ProctoringBackend(ABC):
+    """Base class of every backend. Subclasses declare their settings in ``settings``."""
+
+    #: Name used in configuration and stored on exams; set by the registry.
+    name: str = ""
+    verbose_name: ClassVar[str] = "Unknown"
+    #: Setting names this backend requires; each must be present in its config block.
+    required_settings: ClassVar[tuple[str, ...]] = ()
+    #: Setting names it accepts besides the common ones.
+    optional_settings: ClassVar[tuple[str, ...]] = ()
+    common_settings: ClassVar[tuple[str, ...]] = (
+        "verbose_name",
+        "ping_interval",
+        "tech_support_email",
+        "tech_support_phone",
+        "learner_notification_from_email",
+        "help_center_article_url",
+        "integration_specific_email",
+        "passing_statuses",
+        "supports_onboarding",
+        "has_dashboard",
+        "default_rules",
+        "send_email",
+        "link_urls",
+    )
+
+    ping_interval: int = 60
+    tech_support_email: str = ""
+    tech_support_phone: str = ""
+    learner_notification_from_email: str = ""
+    help_center_article_url: str = ""
+    integration_specific_email: str = ""
+    supports_onboarding: bool = False
+    has_dashboard: bool = False
+    passing_statuses: tuple[str, ...] = ("passed",)
+
+    def __init__(self, name: str, settings: Mapping[str, Any] | None = None) -> None:
+        self.name = name
+        settings = dict(settings or {})
+        allowed = set(self.common_settings) | set(self.required_settings) | set(
+            self.optional_settings
+        )
+        unknown = sorted(set(settings) - allowed)
+        if unknown:
+            raise BackendSettingsError(
+                f"Backend {name!r} does not know the setting(s) {', '.join(unknown)}; "
+                f"it accepts {', '.join(sorted(allowed))}."
+            )
+        missing = [key for key in self.required_settings if settings.get(key) in (None, "")]
+        if missing:
+            raise BackendSettingsError(
+                f"Backend {name!r} needs the setting(s) {', '.join(missing)} in PROCTOR_BACKENDS."
+            )
+        self.settings = settings
+        for key, value in settings.items():
+            if key == "verbose_name":
+                self.display_name = value
+            elif key == "passing_statuses":
+                self.passing_statuses = tuple(value)
+            else:
+                setattr(self, key, value)
+        if not hasattr(self, "display_name"):
+            self.display_name = self.verbose_name
+
+    # Exams --------------------------------------------------------------------------------
+
+    @abstractmethod
+    def on_exam_saved(self, exam: ExamData) -> str | None:
+        """Create or update the exam at the provider; return its id there."""
+
+    def get_exam(self, exam: ExamData) -> dict[str, Any]:
+        return {}
+
+    # Attempts -----------------------------------------------------------------------------
+
+    @abstractmethod
+    def register_exam_attempt(self, registration: AttemptRegistration) -> str:
+        """Register an attempt; return the provider's id for it (stored as external_id)."""
+
+    @abstractmethod
+    def start_exam_attempt(self, exam_external_id: str | None, attempt_external_id: str) -> None:
+        ...
+
+    @abstractmethod
+    def stop_exam_attempt(self, exam_external_id: str | None, attempt_external_id: str) -> None:
+        ...
+
+    @abstractmethod
+    def mark_erroneous_exam_attempt(
+        self, exam_external_id: str | None, attempt_external_id: str
+    ) -> None:
+        ...
+
+    @abstractmethod
+    def remove_exam_attempt(self, exam_external_id: str | None, attempt_external_id: str) -> bool:
+        ...
+
+    def get_attempt(
+        self, exam_external_id: str | None, attempt_external_id: str, locale: str = "en"
+    ) -> dict[str, Any]:
+        """The provider's view of an attempt: ``status``, ``instructions``, ``download_url``."""
+        return {}
+
+    def is_ready(self, exam_external_id: str | None, attempt_external_id: str,
+                 seconds_since_software_clicked: float | None) -> bool:
+        """Whether the learner's proctoring setup is complete, for providers we may ask."""
+        return False
+
+    @abstractmethod
+    def get_software_download_url(self) -> str | None:
+        ...
+
+    # Reviews ------------------------------------------------------------------------------
+
+    def on_review_callback(self, payload: Mapping[str, Any]) -> NormalisedReview:
+        """Normalise a review payload; the REST contract's payload is already normal."""
+        comments = payload.get("comments") or []
+        if not isinstance(comments, list):
+            raise BadRequest("'comments' must be a list.")
+        return NormalisedReview(
+            status=str(payload.get("status", "")),
+            comments=list(comments),
+            reviewed_by=payload.get("reviewed_by"),
+        )
+
+    # Learner page and dashboard -----------------------------------------------------------
+
+    def get_javascript(self) -> str | None:
+        """URL of the provider's Web Worker script, if its desktop software needs one."""
+        return None
+
+    def get_proctoring_config(self, locale: str = "en") -> dict[str, Any]:
+        return {"name": self.display_name, "rules": {}, "instructions": [], "download_url": None}
+
+    def get_instructor_url(
+        self,
+        course_id: str,
+        user: Mapping[str, Any],
+        exam_external_id: str | None = None,
+        attempt_external_id: str | None = None,
+        show_configuration_dashboard: bool = False,
+        encrypted_video_review_url: bytes | None = None,
+    ) -> str | None:
+        return None
+
+    def should_block_access_to_exam_material(self, request_cookies: Mapping[str, str]) -> bool:
+        return False
+
+    # Users --------------------------------------------------------------------------------
+
+    def retire_user(self, obscured_user_id: str) -> bool:
+        return True
+
+    def get_onboarding_profile_info(self, course_id: str, **filters: Any) -> dict[str, Any] | None:
+        return None
+
+    def tech_support(self) -> dict[str, str]:
+        return {
+            "email": self.tech_support_email,
+            "phone": self.tech_support_phone,
+            "help_center_article_url": self.help_center_article_url,
+        }

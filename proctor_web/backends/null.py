@@ -1,0 +1,37 @@
+"""A backend that proctors nothing: exams behave as unproctored ones with the same pages."""
+
+from __future__ import annotations
+
+from proctor_web.backends.base import AttemptRegistration, ExamData, ProctoringBackend
+
+
+class NullBackend(ProctoringBackend):
+    verbose_name = "No proctoring"
+
+    def on_exam_saved(self, exam: ExamData) -> str | None:
+        return None
+
+    def register_exam_attempt(self, registration: AttemptRegistration) -> str:
+        return registration.attempt_code
+
+    def start_exam_attempt(self, exam_external_id: str | None, attempt_external_id: str) -> None:
+        return None
+
+    def stop_exam_attempt(self, exam_external_id: str | None, attempt_external_id: str) -> None:
+        return None
+
+    def mark_erroneous_exam_attempt(
+        self, exam_external_id: str | None, attempt_external_id: str
+    ) -> None:
+        return None
+
+    def remove_exam_attempt(self, exam_external_id: str | None, attempt_external_id: str) -> bool:
+        return True
+
+    def get_software_download_url(self) -> str | None:
+        return None
+
+    def is_ready(self, exam_external_id: str | None, attempt_external_id: str,
+                 seconds_since_software_clicked: float | None) -> bool:
+        # Nothing to set up: ready as soon as the learner has seen the instructions.
+        return seconds_since_software_clicked is not None

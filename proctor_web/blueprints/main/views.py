@@ -1,0 +1,20 @@
+"""The signed-in home page: the courses a person belongs to and their exams."""
+
+from __future__ import annotations
+
+from flask import render_template
+from flask_login import current_user, login_required
+
+from proctor_web.blueprints.main import bp
+from proctor_web.services import dashboard
+
+
+@bp.route("/")
+@login_required
+def index() -> str:
+    return render_template("main/index.html", courses=dashboard.home_for(current_user))
+
+
+@bp.route("/healthz")
+def healthz() -> dict[str, str]:
+    return {"status": "ok"}

@@ -1,0 +1,205 @@
+"""``flask --app proctor_web proctor ...``: operator commands.
+
+Each command calls services and commits once; a domain error becomes a clear message and a
+non-zero exit, and nothing is half-written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import wraps
+from typing import Any, TypeVar
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+from proctor_web.errors import ProctorError
+from proctor_web.extensions import db
+from proctor_web.models import utcnow
+from proctor_web.services import attempts, courses, exams
+from proctor_web.services.attempts import Actor
+
+proctor_cli = AppGroup("proctor", help="Manage proctor_web: demo data, users, exams, attempts.")
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def transactional(func: F) -> F:
+    """Commit once when the command succeeds; roll back and exit 1 with the reason if not."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            result = func(*args, **kwargs)
+            db.session.commit()
+            return result
+        except ProctorError as error:
+            db.session.rollback()
+            raise click.ClickException(error.message) from None
+        except Exception:
+            db.session.rollback()
+            raise
+
+    return wrapper  # type: ignore[return-value]
+
+
+@dataclass(frozen=True)
+class DemoAccount:
+    username: str
+    password: str
+    email: str
+    full_name: str
+    is_staff: bool = False
+    course_role: str = "learner"
+
+
+DEMO_COURSE_ID = "course-v1:DemoX+PROC101+2026"
+DEMO_ACCOUNTS = (
+    DemoAccount("staff", "staff-demo-pass", "staff@example.com", "Sam Staff", True, "staff"),
+    DemoAccount("instructor", "instructor-demo-pass", "instructor@example.com",
+                "Ines Instructor", False, "staff"),
+    DemoAccount("alice", "alice-demo-pass", "alice@example.com", "Alice Learner"),
+    DemoAccount("bob", "bob-demo-pass", "bob@example.com", "Bob Learner"),
+)
+DEMO_EXAMS = (
+    {"content_id": "timed-exam", "exam_name": "Timed Midterm", "time_limit_mins": 30,
+     "is_proctored": False, "is_practice_exam": False},
+    {"content_id": "proctored-exam", "exam_name": "Proctored Final Exam", "time_limit_mins": 60,
+     "is_proctored": True, "is_practice_exam": False, "backend": "mock"},
+    {"content_id": "practice-exam", "exam_name": "Practice Exam", "time_limit_mins": 20,
+     "is_proctored": False, "is_practice_exam": True, "backend": "mock"},
+    {"content_id": "onboarding-exam", "exam_name": "Proctoring Onboarding", "time_limit_mins": 15,
+     "is_proctored": True, "is_practice_exam": True, "backend": "mock"},
+)
+DEMO_CONTENT_URL = "/static/sample-exam/index.html"
+
+
+@proctor_cli.command("demo")
+@transactional
+def demo() -> None:
+    """Load the demo course, accounts and one exam of each type (safe to run again)."""
+    if "mock" not in current_app.extensions["proctor_backends"].names:
+        raise ProctorError(
+            "The demo exams use the 'mock' backend: add it to PROCTOR_BACKENDS, e.g. "
+            '\'{"DEFAULT": "mock", "mock": {}, "null": {}}\'.'
+        )
+    now = utcnow()
+    created: list[str] = []
+    course = courses.ensure_course(DEMO_COURSE_ID, now, "Demo Course: Proctoring 101")
+    if not course.proctoring_escalation_email:
+        course.proctoring_escalation_email = "exams@demo.example"
+        course.allow_proctoring_opt_out = True
+    for account in DEMO_ACCOUNTS:
+        user = courses.find_user(account.username)
+        if user is None:
+            user = courses.create_user(account.username, account.password, now,
+                                       email=account.email, full_name=account.full_name,
+                                       is_staff=account.is_staff)
+            created.append(f"user {account.username}")
+        if courses.membership_of(user, DEMO_COURSE_ID) is None:
+            courses.enroll(user, DEMO_COURSE_ID, now, role=account.course_role)
+            created.append(f"{account.username} enrolled as {account.course_role}")
+    for spec in DEMO_EXAMS:
+        if exams.find_exam(DEMO_COURSE_ID, spec["content_id"]) is None:
+            fields = {k: v for k, v in spec.items() if k != "content_id"}
+            fields["content_url"] = DEMO_CONTENT_URL
+            exam = exams.create_exam(DEMO_COURSE_ID, spec["content_id"], fields, None, now)
+            if exam.is_proctored and not exam.is_practice_exam:
+                exams.set_review_policy(
+                    exam, "Closed book. One sheet of blank scratch paper is allowed.", None, now
+                )
+            created.append(f"exam {spec['exam_name']}")
+    summary = "; ".join(created) if created else "already loaded, nothing changed"
+    click.echo(f"Demo data: {summary}")
+    click.echo(f"Course: {DEMO_COURSE_ID}")
+    for account in DEMO_ACCOUNTS:
+        role = "global staff" if account.is_staff else f"course {account.course_role}"
+        click.echo(f"  login {account.username:<11} password {account.password:<21} ({role})")
+
+
+@proctor_cli.command("create-user")
+@click.argument("username")
+@click.option("--password", required=True, help="At least 8 characters.")
+@click.option("--email", default="")
+@click.option("--full-name", default="")
+@click.option("--staff", is_flag=True, help="Global staff: may manage every course.")
+@transactional
+def create_user(username: str, password: str, email: str, full_name: str, staff: bool) -> None:
+    """Create a local account."""
+    user = courses.create_user(username, password, utcnow(), email=email, full_name=full_name,
+                               is_staff=staff)
+    click.echo(f"Created user {user.username} (id {user.id}{', global staff' if staff else ''}).")
+
+
+@proctor_cli.command("enroll")
+@click.argument("username")
+@click.argument("course_id")
+@click.option("--role", type=click.Choice(["learner", "staff"]), default="learner")
+@click.option("--mode", "enrollment_mode", default="verified", help="Enrollment mode.")
+@transactional
+def enroll(username: str, course_id: str, role: str, enrollment_mode: str) -> None:
+    """Enroll USERNAME in COURSE_ID (or change their role there)."""
+    user = courses.get_user(username)
+    courses.enroll(user, course_id, utcnow(), role=role, enrollment_mode=enrollment_mode)
+    click.echo(f"{user.username} is {role} in {course_id}.")
+
+
+@proctor_cli.command("create-exam")
+@click.option("--course-id", required=True)
+@click.option("--content-id", required=True)
+@click.option("--exam-name", required=True)
+@click.option("--time-limit-mins", required=True, type=int)
+@click.option("--due-date", default=None, help="ISO-8601, e.g. 2026-12-01T17:00:00Z.")
+@click.option("--is-proctored", is_flag=True)
+@click.option("--is-practice-exam", is_flag=True)
+@click.option("--backend", default=None, help="A name from PROCTOR_BACKENDS.")
+@click.option("--hide-after-due", is_flag=True)
+@click.option("--inactive", is_flag=True)
+@click.option("--content-url", default=None, help="Page shown while the exam runs.")
+@transactional
+def create_exam(course_id: str, content_id: str, exam_name: str, time_limit_mins: int,
+                due_date: str | None, is_proctored: bool, is_practice_exam: bool,
+                backend: str | None, hide_after_due: bool, inactive: bool,
+                content_url: str | None) -> None:
+    """Create an exam."""
+    fields: dict[str, Any] = {
+        "exam_name": exam_name,
+        "time_limit_mins": time_limit_mins,
+        "due_date": due_date,
+        "is_proctored": is_proctored,
+        "is_practice_exam": is_practice_exam,
+        "hide_after_due": hide_after_due,
+        "is_active": not inactive,
+    }
+    if backend:
+        fields["backend"] = backend
+    if content_url:
+        fields["content_url"] = content_url
+    exam = exams.create_exam(course_id, content_id, fields, None, utcnow())
+    click.echo(f"Created exam {exam.id} '{exam.exam_name}' ({exams.exam_type(exam).value}, "
+               f"{exam.time_limit_mins} min) in {course_id}.")
+
+
+@proctor_cli.command("set-attempt-status")
+@click.option("-a", "--attempt-id", required=True, type=int)
+@click.option("-t", "--status", "to_status", required=True)
+@click.option("--reason", default="set from the command line")
+@transactional
+def set_attempt_status(attempt_id: int, to_status: str, reason: str) -> None:
+    """Force an attempt's status (completed attempts never go back to incomplete)."""
+    attempt = attempts.get_attempt(attempt_id)
+    before = attempt.status
+    attempt = attempts.set_attempt_status(attempt, to_status, Actor.system("cli"), utcnow(),
+                                          reason)
+    click.echo(f"Attempt {attempt.id}: {before} -> {attempt.status}.")
+
+
+@proctor_cli.command("sweep")
+@transactional
+def sweep() -> None:
+    """Submit attempts whose time ran out, even if nobody is looking at them."""
+    expired = attempts.sweep_expired(utcnow())
+    click.echo(f"Submitted {len(expired)} attempt(s) whose time had run out"
+               + (f": {', '.join(map(str, expired))}." if expired else "."))

@@ -1,0 +1,37 @@
+"""All models, importable from one place (Alembic and the app import this module)."""
+
+from proctor_web.models.allowance import (
+    TIME_MULTIPLIER,
+    Allowance,
+    AllowanceHistory,
+    AllowanceKey,
+)
+from proctor_web.models.attempt import Attempt, AttemptHistory, AttemptStatus
+from proctor_web.models.base import Base, utcnow
+from proctor_web.models.exam import Exam, ExamType, ReviewPolicy, ReviewPolicyHistory
+from proctor_web.models.review import Review, ReviewComment, ReviewHistory
+from proctor_web.models.user import Course, CourseMembership, CourseRole, User, UserIdentity
+
+__all__ = [
+    "TIME_MULTIPLIER",
+    "Allowance",
+    "AllowanceHistory",
+    "AllowanceKey",
+    "Attempt",
+    "AttemptHistory",
+    "AttemptStatus",
+    "Base",
+    "Course",
+    "CourseMembership",
+    "CourseRole",
+    "Exam",
+    "ExamType",
+    "Review",
+    "ReviewComment",
+    "ReviewHistory",
+    "ReviewPolicy",
+    "ReviewPolicyHistory",
+    "User",
+    "UserIdentity",
+    "utcnow",
+]

@@ -1,0 +1,36 @@
+"""Read models for the home page."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from proctor_web.extensions import db
+from proctor_web.models import Course, CourseMembership, Exam, User
+
+
+@dataclass(frozen=True)
+class CourseCard:
+    course: Course
+    role: str
+    exams: list[Exam]
+
+
+def home_for(user: User) -> list[CourseCard]:
+    rows = db.session.execute(
+        select(Course, CourseMembership.role)
+        .join(CourseMembership, CourseMembership.course_id == Course.course_id)
+        .where(CourseMembership.user_id == user.id, CourseMembership.is_active.is_(True))
+        .order_by(Course.course_id)
+    ).all()
+    course_ids = [course.course_id for course, _ in rows]
+    exams_by_course: dict[str, list[Exam]] = {cid: [] for cid in course_ids}
+    if course_ids:
+        for exam in db.session.execute(
+            select(Exam)
+            .where(Exam.course_id.in_(course_ids), Exam.is_active.is_(True))
+            .order_by(Exam.id)
+        ).scalars():
+            exams_by_course[exam.course_id].append(exam)
+    return [CourseCard(course, role, exams_by_course[course.course_id]) for course, role in rows]

@@ -1,0 +1,76 @@
+"""Parsing of untrusted input into typed values, with messages a person can act on.
+
+Every parser raises ``BadRequest`` naming the field, and accepts the spellings real clients
+send: edx-proctoring's clients post booleans as the strings "true"/"false".
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from proctor_web.errors import BadRequest
+
+_TRUE = {"true", "1", "yes", "on"}
+_FALSE = {"false", "0", "no", "off", ""}
+
+
+def require_text(value: Any, field: str, max_length: int = 255) -> str:
+    if value is None or not isinstance(value, (str, int)) or not str(value).strip():
+        raise BadRequest(f"{field}: this field is required.", field=field)
+    text = str(value).strip()
+    if len(text) > max_length:
+        raise BadRequest(f"{field}: at most {max_length} characters.", field=field)
+    return text
+
+
+def parse_bool(value: Any, field: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
+        return value.strip().lower() in _TRUE
+    raise BadRequest(f"{field}: expected true or false, got {value!r}.", field=field)
+
+
+def parse_int(value: Any, field: str, minimum: int | None = None,
+              maximum: int | None = None) -> int:
+    if isinstance(value, bool):
+        raise BadRequest(f"{field}: expected a whole number, got {value!r}.", field=field)
+    try:
+        number = int(str(value).strip()) if not isinstance(value, int) else value
+    except (TypeError, ValueError):
+        raise BadRequest(f"{field}: expected a whole number, got {value!r}.", field=field) from None
+    if minimum is not None and number < minimum:
+        raise BadRequest(f"{field}: must be at least {minimum}.", field=field)
+    if maximum is not None and number > maximum:
+        raise BadRequest(f"{field}: must be at most {maximum}.", field=field)
+    return number
+
+
+def parse_positive_int(value: Any, field: str, maximum: int | None = None) -> int:
+    return parse_int(value, field, minimum=1, maximum=maximum)
+
+
+def parse_datetime(value: Any, field: str) -> datetime | None:
+    """ISO-8601 to aware UTC; a value without an offset is taken as UTC."""
+    if value in (None, ""):
+        return None
+    if isinstance(value, datetime):
+        parsed = value
+    else:
+        text = str(value).strip()
+        if text.endswith("Z"):
+            text = text[:-1] + "+00:00"
+        try:
+            parsed = datetime.fromisoformat(text)
+        except ValueError:
+            raise BadRequest(
+                f"{field}: expected an ISO-8601 date and time such as "
+                f"2026-12-01T17:00:00Z, got {value!r}.",
+                field=field,
+            ) from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
