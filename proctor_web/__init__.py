@@ -72,11 +72,17 @@ def _init_backends(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from proctor_web.blueprints.api import bp as api_bp
     from proctor_web.blueprints.auth import bp as auth_bp
+    from proctor_web.blueprints.instructor import bp as instructor_bp
+    from proctor_web.blueprints.learner import bp as learner_bp
     from proctor_web.blueprints.main import bp as main_bp
+    from proctor_web.blueprints.webhooks import bp as webhooks_bp
+    from proctor_web.extensions import csrf
 
-    app.register_blueprint(auth_bp)
-    app.register_blueprint(main_bp)
+    csrf.exempt(webhooks_bp)
+    for blueprint in (auth_bp, main_bp, learner_bp, api_bp, instructor_bp, webhooks_bp):
+        app.register_blueprint(blueprint)
 
 
 def _register_error_handlers(app: Flask) -> None:

@@ -47,7 +47,7 @@ from proctor_web.models.attempt import (
     REVIEWABLE,
     VIRTUAL_STATUSES,
 )
-from proctor_web.services import allowances, exams, timing
+from proctor_web.services import allowances, events, exams, timing
 
 log = logging.getLogger(__name__)
 S = AttemptStatus
@@ -431,6 +431,7 @@ def _change(
     attempt.modified = now
     _record(attempt, action, current.value, target.value, actor, now, reason)
     db.session.flush()
+    events.attempt_changed(attempt, current.value, target.value, action, actor, now)
     _after(attempt, current, target, actor, now)
 
 
@@ -687,6 +688,7 @@ def _reset_practice(attempt: Attempt, actor: Actor, now: datetime, reason: str) 
 
 def _remove(attempt: Attempt, actor: Actor, now: datetime, reason: str) -> None:
     _record(attempt, Action.REMOVE, attempt.status, None, actor, now, reason)
+    events.attempt_removed(attempt, actor, now)
     db.session.delete(attempt)
     db.session.flush()
 

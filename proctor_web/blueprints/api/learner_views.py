@@ -1,0 +1,3 @@
+"""Learner JSON endpoints (issue 3)."""
+
+from proctor_web.blueprints.api import bp  # noqa: F401

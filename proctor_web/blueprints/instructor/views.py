@@ -1,0 +1,3 @@
+"""Instructor routes (issue 5)."""
+
+from proctor_web.blueprints.instructor import bp  # noqa: F401
