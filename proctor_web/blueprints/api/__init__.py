@@ -7,4 +7,8 @@ from flask import Blueprint
 
 bp = Blueprint("api", __name__, url_prefix="/api/edx_proctoring")
 
-from proctor_web.blueprints.api import instructor_views, learner_views  # noqa: E402,F401
+from proctor_web.blueprints.api import (  # noqa: E402,F401  (routes register on import)
+    instructor_views,
+    learner_views,
+    ops_views,
+)

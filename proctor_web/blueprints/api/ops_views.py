@@ -1,0 +1,3 @@
+"""Operations endpoints: provider dashboard redirect and user retirement (issue 4)."""
+
+from proctor_web.blueprints.api import bp  # noqa: F401
