@@ -68,6 +68,9 @@ class ConfigError(RuntimeError):
 
 def _parse(key: str, raw: str, default: Any) -> Any:
     try:
+        if key == "FRAME_ANCESTORS" and not raw.lstrip().startswith("["):
+            # Also accept the plain "https://a https://b" (or comma) spelling of CSP.
+            return [part for part in raw.replace(",", " ").split() if part]
         if isinstance(default, bool):
             lowered = raw.strip().lower()
             if lowered in _TRUE:
@@ -86,8 +89,6 @@ def _parse(key: str, raw: str, default: Any) -> Any:
             return value
         if key == "SESSION_COOKIE_SECURE":
             return _parse(key, raw, False)
-        if key == "FRAME_ANCESTORS":
-            return [part for part in raw.replace(",", " ").split() if part]
         return raw
     except ValueError as exc:
         raise ConfigError(f"{ENV_PREFIX}{key}={raw!r} is not valid: {exc}") from exc

@@ -530,6 +530,8 @@ def create_attempt(
     if declining and (exam.is_practice_exam or not exams.allows_opt_out(exam)):
         raise InvalidTransition("This exam must be taken with proctoring; it cannot be declined.")
     as_proctored = proctored and not declining
+    if start_clock and as_proctored:
+        raise InvalidTransition("A proctored exam starts once the proctoring software is ready.")
 
     policy = db.session.execute(
         select(ReviewPolicy).where(ReviewPolicy.exam_id == exam.id)
@@ -567,10 +569,6 @@ def create_attempt(
             return attempt
 
     if start_clock:
-        if as_proctored:
-            raise InvalidTransition(
-                "A proctored exam starts once the proctoring software is ready."
-            )
         apply_action(attempt, Action.START, actor, now)
     return attempt
 

@@ -1,0 +1,97 @@
+"""Two connections race to change one attempt on PostgreSQL: the row lock lets exactly one win."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from proctor_web import create_app
+from proctor_web.errors import InvalidTransition
+from proctor_web.extensions import db
+from proctor_web.models import Attempt, AttemptHistory, utcnow
+from proctor_web.services import attempts, courses, exams
+from proctor_web.services.attempts import Action, Actor
+from tests.conftest import app_config, drop_pg_database, make_pg_database, pg_url
+
+
+@pytest.fixture
+def committed_app(db_backend, postgres_available) -> Iterator:
+    """An app on its own PostgreSQL database, where data is really committed."""
+    if not postgres_available:
+        pytest.skip("PostgreSQL at 127.0.0.1:5432 is not reachable")
+    name = make_pg_database("proctor_race")
+    app = create_app(app_config(pg_url(name)))
+    try:
+        with app.app_context():
+            db.create_all()
+        yield app
+    finally:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+        drop_pg_database(name)
+
+
+@pytest.mark.postgresql_only
+@pytest.mark.parametrize("rounds", [5])
+def test_conflicting_actions_one_wins(committed_app, rounds):
+    app = committed_app
+    now = utcnow()
+    with app.app_context():
+        learner = courses.create_user("racer", None, now)
+        courses.enroll(learner, "course-v1:Race+R+1", now)
+        attempt_ids = []
+        for round_number in range(rounds):
+            exam = exams.create_exam("course-v1:Race+R+1", f"race-{round_number}", {
+                "exam_name": "Race", "time_limit_mins": 60}, None, now)
+            attempt = attempts.create_attempt(exam, learner, Actor.learner(learner), now,
+                                              start_clock=True)
+            attempt_ids.append(attempt.id)
+        db.session.commit()
+        learner_id = learner.id
+
+    for attempt_id in attempt_ids:
+        barrier = threading.Barrier(2, timeout=10)
+        outcomes: dict[str, str] = {}
+
+        def act(action: Action, attempt_id: int = attempt_id, barrier=barrier,
+                outcomes=outcomes) -> None:
+            with app.app_context():
+                attempt = db.session.get(Attempt, attempt_id)
+                user = attempt.user
+                assert attempt.status == "started"  # both start from the same stale view
+                barrier.wait()
+                try:
+                    attempts.apply_action(attempt, action, Actor.learner(user),
+                                          now + timedelta(seconds=1), "race")
+                    db.session.commit()
+                    outcomes[action.value] = "won"
+                except InvalidTransition:
+                    db.session.rollback()
+                    outcomes[action.value] = "refused"
+                finally:
+                    db.session.remove()
+
+        threads = [threading.Thread(target=act, args=(a,)) for a in (Action.SUBMIT, Action.ERROR)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
+        assert sorted(outcomes.values()) == ["refused", "won"], outcomes
+        winner = next(a for a, o in outcomes.items() if o == "won")
+
+        with app.app_context():
+            final = db.session.get(Attempt, attempt_id)
+            assert final.status == {"submit": "submitted", "error": "error"}[winner]
+            race_rows = db.session.execute(
+                select(AttemptHistory).where(
+                    AttemptHistory.attempt_id == attempt_id, AttemptHistory.reason == "race"
+                )
+            ).scalars().all()
+            assert [(r.action, r.from_status) for r in race_rows] == [(winner, "started")]
+            assert final.user_id == learner_id
+            db.session.remove()
