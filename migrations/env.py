@@ -10,6 +10,8 @@ config = context.config
 if config.config_file_name and not current_app.config.get("TESTING"):
     fileConfig(config.config_file_name, disable_existing_loggers=False)
 logger = logging.getLogger("alembic.env")
+# Alembic announces each of its plugins at INFO on every run; only migrations are news.
+logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
 db = current_app.extensions["migrate"].db
 target_metadata = db.metadata
