@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -82,20 +83,30 @@ def pg_url(name: str) -> str:
     return f"{base}/{name}"
 
 
-@pytest.fixture(scope="session")
-def database_url(
-    db_backend: str, tmp_path_factory: pytest.TempPathFactory, postgres_available: bool
+@contextmanager
+def scratch_database(
+    db_backend: str, directory: Path, prefix: str, postgres_available: bool
 ) -> Iterator[str]:
+    """An empty database of the given kind, dropped afterwards; yields its URL."""
     if db_backend == "sqlite":
-        yield "sqlite:///" + str(tmp_path_factory.mktemp("sqlite") / "proctor_test.sqlite3")
+        yield f"sqlite:///{directory / (prefix + '.sqlite3')}"
         return
     if not postgres_available:
         pytest.skip("PostgreSQL at 127.0.0.1:5432 is not reachable (set CI=true to fail instead)")
-    name = make_pg_database("proctor_test")
+    name = make_pg_database(prefix)
     try:
         yield pg_url(name)
     finally:
         drop_pg_database(name)
+
+
+@pytest.fixture(scope="session")
+def database_url(
+    db_backend: str, tmp_path_factory: pytest.TempPathFactory, postgres_available: bool
+) -> Iterator[str]:
+    with scratch_database(db_backend, tmp_path_factory.mktemp("sqlite"), "proctor_test",
+                          postgres_available) as url:
+        yield url
 
 
 def app_config(database_url: str, **overrides: Any) -> dict[str, Any]:

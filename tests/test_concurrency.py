@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -15,25 +16,22 @@ from proctor_web.extensions import db
 from proctor_web.models import Attempt, AttemptHistory, utcnow
 from proctor_web.services import attempts, courses, exams
 from proctor_web.services.attempts import Action, Actor
-from tests.conftest import app_config, drop_pg_database, make_pg_database, pg_url
+from tests.conftest import app_config, scratch_database
 
 
 @pytest.fixture
 def committed_app(db_backend, postgres_available) -> Iterator:
     """An app on its own PostgreSQL database, where data is really committed."""
-    if not postgres_available:
-        pytest.skip("PostgreSQL at 127.0.0.1:5432 is not reachable")
-    name = make_pg_database("proctor_race")
-    app = create_app(app_config(pg_url(name)))
-    try:
-        with app.app_context():
-            db.create_all()
-        yield app
-    finally:
-        with app.app_context():
-            db.session.remove()
-            db.engine.dispose()
-        drop_pg_database(name)
+    with scratch_database(db_backend, Path(), "proctor_race", postgres_available) as url:
+        app = create_app(app_config(url))
+        try:
+            with app.app_context():
+                db.create_all()
+            yield app
+        finally:
+            with app.app_context():
+                db.session.remove()
+                db.engine.dispose()
 
 
 @pytest.mark.postgresql_only

@@ -15,7 +15,7 @@ from sqlalchemy import inspect
 
 from proctor_web import create_app
 from proctor_web.extensions import db
-from tests.conftest import app_config, drop_pg_database, make_pg_database, pg_url
+from tests.conftest import app_config, scratch_database
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -33,16 +33,9 @@ def test_scripts_import_no_application_code():
 
 @pytest.fixture
 def empty_database(db_backend, tmp_path, postgres_available) -> Iterator[str]:
-    if db_backend == "sqlite":
-        yield f"sqlite:///{tmp_path / 'migrations.sqlite3'}"
-        return
-    if not postgres_available:
-        pytest.skip("PostgreSQL at 127.0.0.1:5432 is not reachable")
-    name = make_pg_database("proctor_migrations")
-    try:
-        yield pg_url(name)
-    finally:
-        drop_pg_database(name)
+    with scratch_database(db_backend, tmp_path, "proctor_migrations",
+                          postgres_available) as url:
+        yield url
 
 
 def test_upgrade_gives_the_models_schema_and_downgrade_removes_it(empty_database):
