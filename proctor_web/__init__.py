@@ -67,8 +67,11 @@ def _migrations_dir() -> str:
 
 def _init_backends(app: Flask) -> None:
     from proctor_web.backends import BackendRegistry
+    from proctor_web.services import provider_sync
 
     app.extensions["proctor_backends"] = BackendRegistry(app.config["BACKENDS"])
+    # Outbox rows (provider events, emails) are delivered once their transaction commits.
+    provider_sync.init_app(app)
 
 
 def _register_blueprints(app: Flask) -> None:

@@ -199,7 +199,36 @@ def set_attempt_status(attempt_id: int, to_status: str, reason: str) -> None:
 @proctor_cli.command("sweep")
 @transactional
 def sweep() -> None:
-    """Submit attempts whose time ran out, even if nobody is looking at them."""
-    expired = attempts.sweep_expired(utcnow())
+    """Submit attempts whose time ran out; retry provider events, exam pushes and emails."""
+    from proctor_web.services import notifications, provider_sync
+
+    now = utcnow()
+    expired = attempts.sweep_expired(now)
     click.echo(f"Submitted {len(expired)} attempt(s) whose time had run out"
                + (f": {', '.join(map(str, expired))}." if expired else "."))
+    pushed, failed = provider_sync.sync_exams(now)
+    click.echo(f"Pushed {pushed} exam(s) to their provider; {failed} still failing.")
+    delivered = provider_sync.deliver_pending(now)
+    click.echo(f"Delivered {delivered} provider event(s).")
+    sent = notifications.send_pending(now)
+    click.echo(f"Sent {sent} email(s).")
+
+
+@proctor_cli.command("create-oauth-client")
+@click.argument("name")
+@click.option("--backend", required=True, help="The one backend this client may act for.")
+@click.option("--client-id", default=None, help="Default: a random id.")
+@click.option("--client-secret", default=None,
+              help="Default: a random secret (recommended); it is shown only once.")
+@transactional
+def create_oauth_client(name: str, backend: str, client_id: str | None,
+                        client_secret: str | None) -> None:
+    """Create a provider service account for the ready/reviewed callbacks."""
+    from proctor_web.services import oauth
+
+    created = oauth.create_client(name, backend, utcnow(), client_id=client_id,
+                                  client_secret=client_secret)
+    click.echo(f"Created OAuth client {name!r} for backend {backend!r}.")
+    click.echo(f"client_id:     {created.client.client_id}")
+    click.echo(f"client_secret: {created.secret}")
+    click.echo("Store the secret now: it is kept only as a hash and cannot be shown again.")

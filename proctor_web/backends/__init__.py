@@ -13,11 +13,15 @@ from typing import Any
 from proctor_web.backends.base import BackendSettingsError, ProctoringBackend
 from proctor_web.backends.mock import MockBackend
 from proctor_web.backends.null import NullBackend
+from proctor_web.backends.rest import RestBackend
+from proctor_web.backends.software_secure import SoftwareSecureBackend
 from proctor_web.errors import BackendNotConfigured
 
 BUILT_INS: dict[str, type[ProctoringBackend]] = {
     "null": NullBackend,
     "mock": MockBackend,
+    "software_secure": SoftwareSecureBackend,
+    "rest": RestBackend,
 }
 
 
@@ -58,6 +62,9 @@ class BackendRegistry:
     @property
     def names(self) -> list[str]:
         return sorted(self._backends)
+
+    def all(self) -> list[ProctoringBackend]:
+        return [self._backends[name] for name in self.names]
 
     def get(self, name: str | None) -> ProctoringBackend:
         name = name or self.default_name

@@ -34,6 +34,16 @@ class RegistrationRefused(BackendError):
         self.provider_status = provider_status
 
 
+class RegistrationFailed(BackendError):
+    """An attempt could not be registered with its provider; nothing was saved.
+
+    Raised to the learner's request so it rolls back whole: the page explains and offers to
+    try again, and the next try starts from a clean slate.
+    """
+
+    status = 503
+
+
 class OnboardingRequired(BackendError):
     """Registration refused because the learner's onboarding is not in order."""
 
@@ -43,6 +53,10 @@ class OnboardingRequired(BackendError):
         super().__init__(message)
         self.onboarding_status = onboarding_status
         self.external_id = external_id
+
+
+#: The review outcomes of the provider contract, in our (and edx-proctoring's) words.
+REVIEW_STATUSES: tuple[str, ...] = ("passed", "violation", "suspicious", "not_reviewed")
 
 
 @dataclass(frozen=True)
@@ -118,6 +132,7 @@ class ProctoringBackend(ABC):
         "default_rules",
         "send_email",
         "link_urls",
+        "npm_module",
     )
 
     ping_interval: int = 60
@@ -129,6 +144,11 @@ class ProctoringBackend(ABC):
     supports_onboarding: bool = False
     has_dashboard: bool = False
     passing_statuses: tuple[str, ...] = ("passed",)
+    #: The provider's JavaScript worker package, for deployments that bundle it.
+    npm_module: str = ""
+    send_email: bool = False
+    default_rules: dict[str, Any] | None = None
+    link_urls: dict[str, str] | None = None
 
     def __init__(self, name: str, settings: Mapping[str, Any] | None = None) -> None:
         self.name = name
@@ -157,6 +177,20 @@ class ProctoringBackend(ABC):
                 setattr(self, key, value)
         if not hasattr(self, "display_name"):
             self.display_name = self.verbose_name
+        unknown_statuses = sorted(set(self.passing_statuses) - set(REVIEW_STATUSES))
+        if unknown_statuses:
+            raise BackendSettingsError(
+                f"Backend {name!r}: passing_statuses may only contain "
+                f"{', '.join(REVIEW_STATUSES)}, not {', '.join(unknown_statuses)}."
+            )
+        self.validate_settings()
+
+    def validate_settings(self) -> None:
+        """Further checks of this backend's settings; raise ``setting_error(...)`` on a bad one."""
+        return None
+
+    def setting_error(self, message: str) -> BackendSettingsError:
+        return BackendSettingsError(f"Backend {self.name!r} in PROCTOR_BACKENDS: {message}")
 
     # Exams --------------------------------------------------------------------------------
 
@@ -164,8 +198,20 @@ class ProctoringBackend(ABC):
     def on_exam_saved(self, exam: ExamData) -> str | None:
         """Create or update the exam at the provider; return its id there."""
 
+    def save_exam(self, exam: ExamData) -> str | None:
+        """Like ``on_exam_saved`` but raising ``BackendError`` on failure, for retries.
+
+        ``on_exam_saved`` runs while an exam is saved and must not fail the save; the sweep
+        uses this one to learn whether a push really got through.
+        """
+        return self.on_exam_saved(exam)
+
+    #: Whether exams need a provider id before attempts can be registered.
+    needs_exam_sync: ClassVar[bool] = False
+
     def get_exam(self, exam: ExamData) -> dict[str, Any]:
-        return {}
+        """The provider's copy of the exam (by default, what we know ourselves)."""
+        return {"id": exam.external_id, "exam_name": exam.exam_name}
 
     # Attempts -----------------------------------------------------------------------------
 
@@ -209,15 +255,53 @@ class ProctoringBackend(ABC):
     # Reviews ------------------------------------------------------------------------------
 
     def on_review_callback(self, payload: Mapping[str, Any]) -> NormalisedReview:
-        """Normalise a review payload; the REST contract's payload is already normal."""
-        comments = payload.get("comments") or []
+        """Normalise a review payload; the REST contract's payload is already normal.
+
+        Raises ``BadRequest`` naming the first problem, so the provider gets a 400 it can read.
+        """
+        if not isinstance(payload, Mapping):
+            raise BadRequest("The review must be a JSON object.")
+        status = payload.get("status")
+        if status not in REVIEW_STATUSES:
+            raise BadRequest(
+                f"'status' must be one of {', '.join(REVIEW_STATUSES)}, got {status!r}."
+            )
+        comments = payload.get("comments", [])
+        if comments is None:
+            comments = []
         if not isinstance(comments, list):
             raise BadRequest("'comments' must be a list.")
+        cleaned: list[dict[str, Any]] = []
+        for index, comment in enumerate(comments):
+            if not isinstance(comment, Mapping):
+                raise BadRequest(f"comments[{index}] must be an object.")
+            cleaned.append(
+                {
+                    "comment": str(comment.get("comment") or ""),
+                    "status": str(comment.get("status") or ""),
+                    "start": _seconds(comment.get("start"), f"comments[{index}].start"),
+                    "stop": _seconds(comment.get("stop"), f"comments[{index}].stop"),
+                    "duration": _seconds(comment.get("duration"), f"comments[{index}].duration"),
+                }
+            )
+        reviewed_by = payload.get("reviewed_by")
+        if reviewed_by is not None and not isinstance(reviewed_by, str):
+            raise BadRequest("'reviewed_by' must be an email address or null.")
         return NormalisedReview(
-            status=str(payload.get("status", "")),
-            comments=list(comments),
-            reviewed_by=payload.get("reviewed_by"),
+            status=status, comments=cleaned, reviewed_by=reviewed_by or None,
+            payload=dict(payload),
         )
+
+    def is_passing(self, status: str) -> bool:
+        return status in self.passing_statuses
+
+    def get_video_review_aes_key(self) -> str | None:
+        """Hex AES key under which review video links are stored, if the provider sends any."""
+        return None
+
+    def encrypt_video_url(self, url: str) -> bytes | None:
+        """Encrypt a review video link for storage; None drops links we cannot protect."""
+        return None
 
     # Learner page and dashboard -----------------------------------------------------------
 
@@ -245,6 +329,7 @@ class ProctoringBackend(ABC):
     # Users --------------------------------------------------------------------------------
 
     def retire_user(self, obscured_user_id: str) -> bool:
+        """Ask the provider to forget a user; True when it did (or keeps nothing)."""
         return True
 
     def get_onboarding_profile_info(self, course_id: str, **filters: Any) -> dict[str, Any] | None:
@@ -256,3 +341,15 @@ class ProctoringBackend(ABC):
             "phone": self.tech_support_phone,
             "help_center_article_url": self.help_center_article_url,
         }
+
+
+def _seconds(value: Any, name: str) -> int:
+    """Comment times default to 0, as the contract makes them optional."""
+    if value in (None, ""):
+        return 0
+    if isinstance(value, bool):
+        raise BadRequest(f"{name} must be a number of seconds.")
+    try:
+        return int(float(value))
+    except (TypeError, ValueError):
+        raise BadRequest(f"{name} must be a number of seconds.") from None

@@ -9,6 +9,14 @@ from proctor_web.models.allowance import (
 from proctor_web.models.attempt import Attempt, AttemptHistory, AttemptStatus
 from proctor_web.models.base import Base, utcnow
 from proctor_web.models.exam import Exam, ExamType, ReviewPolicy, ReviewPolicyHistory
+from proctor_web.models.provider import (
+    DeliveryStatus,
+    EmailMessage,
+    ExamSyncState,
+    OAuthClient,
+    ProviderEvent,
+    WebhookReceipt,
+)
 from proctor_web.models.review import Review, ReviewComment, ReviewHistory
 from proctor_web.models.user import Course, CourseMembership, CourseRole, User, UserIdentity
 
@@ -24,8 +32,13 @@ __all__ = [
     "Course",
     "CourseMembership",
     "CourseRole",
+    "DeliveryStatus",
+    "EmailMessage",
     "Exam",
+    "ExamSyncState",
     "ExamType",
+    "OAuthClient",
+    "ProviderEvent",
     "Review",
     "ReviewComment",
     "ReviewHistory",
@@ -33,5 +46,6 @@ __all__ = [
     "ReviewPolicyHistory",
     "User",
     "UserIdentity",
+    "WebhookReceipt",
     "utcnow",
 ]

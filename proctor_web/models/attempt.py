@@ -84,6 +84,7 @@ class Attempt(TimestampMixin, Base):
         Index("ix_attempts_exam_user", "exam_id", "user_id"),
         Index("ix_attempts_user_status", "user_id", "status"),
         Index("ix_attempts_status_started", "status", "started_at"),
+        Index("ix_attempts_exam_status", "exam_id", "status"),  # dashboard counts
         # Outside practice exams a learner has one live attempt per exam; a resumed attempt
         # (kept for the record) makes room for the attempt that resumes it.
         Index(

@@ -598,14 +598,32 @@ def _register_with_provider(
         launch_url=f"{site}/api/edx_proctoring/proctoring_launch_callback/start_exam/"
         f"{attempt.attempt_code}",
     )
+    import dataclasses
+
+    from proctor_web.backends.base import RegistrationFailed
+    from proctor_web.errors import BackendError
+    from proctor_web.services import provider_sync
+
     try:
-        attempt.external_id = backend.register_exam_attempt(registration)
+        # An exam its provider has not heard of yet (its push failed at save) goes first.
+        provider_sync.ensure_exam_pushed(exam, now)
+        attempt.external_id = backend.register_exam_attempt(
+            dataclasses.replace(registration, exam=exams.exam_data(exam))
+        )
     except OnboardingRequired as refusal:
         attempt.external_id = refusal.external_id
         target = S(refusal.onboarding_status)
         _change(attempt, Action.CREATE, S.CREATED, target, actor, now,
                 f"provider refused: {refusal.message}")
         return
+    except BackendError as failure:
+        log.warning("attempt %s not registered with %s: %s", attempt.attempt_code,
+                    backend.name, failure.message)
+        raise RegistrationFailed(
+            f"The proctoring service ({backend.display_name}) could not set up your exam "
+            "session just now. Nothing was saved: please try again in a few minutes.",
+            retry=True,
+        ) from failure
     db.session.flush()
 
 

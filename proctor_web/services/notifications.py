@@ -1,0 +1,229 @@
+"""Status emails to learners and review alerts to course staff, through an outbox.
+
+A message is rendered when its cause happens (in that transaction) and stored in
+``email_outbox``; it is sent after commit and, if the SMTP server fails, retried by
+``flask proctor sweep`` with a backoff until it goes out. Templates are looked up as
+``emails/<backend>/<name>.html`` first, then ``emails/<name>.html``, so a deployment can
+give one provider its own wording.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import smtplib
+import ssl
+from collections.abc import Iterable
+from datetime import datetime
+from email.message import EmailMessage as MimeMessage
+from email.utils import make_msgid
+from html import unescape
+from typing import Any
+
+from flask import current_app, render_template
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from proctor_web.extensions import db
+from proctor_web.models import Attempt, DeliveryStatus, EmailMessage, Exam, User
+from proctor_web.models.attempt import AttemptStatus
+
+log = logging.getLogger(__name__)
+S = AttemptStatus
+
+#: Status -> template name; only these statuses mail the learner.
+STATUS_TEMPLATES: dict[str, str] = {
+    S.SUBMITTED: "attempt_submitted",
+    S.VERIFIED: "attempt_verified",
+    S.REJECTED: "attempt_rejected",
+}
+
+
+def _subjects() -> dict[str, str]:
+    return {
+        "attempt_submitted": _("Your proctored exam was submitted"),
+        "attempt_verified": _("Your proctored exam was verified"),
+        "attempt_rejected": _("Your proctored exam did not pass review"),
+        "review_needs_attention": _("A proctoring review needs your attention"),
+    }
+
+
+def template_for(name: str, backend: str | None) -> list[str]:
+    """Candidate template paths, most specific first."""
+    candidates = []
+    if backend:
+        candidates.append(f"emails/{backend}/{name}.html")
+    candidates.append(f"emails/{name}.html")
+    return candidates
+
+
+def _text_version(html: str) -> str:
+    text = re.sub(r"(?is)<(script|style).*?</\1>", "", html)
+    text = re.sub(r"(?i)<br\s*/?>|</p>|</h\d>|</li>", "\n", text)
+    text = re.sub(r"(?i)<a\s[^>]*href=\"([^\"]+)\"[^>]*>(.*?)</a>", r"\2 (\1)", text)
+    text = re.sub(r"<[^>]+>", "", text)
+    lines = [" ".join(line.split()) for line in unescape(text).splitlines()]
+    return "\n".join(line for line in lines if line).strip() + "\n"
+
+
+def _contact_url(exam: Exam, backend_name: str | None) -> str:
+    from proctor_web.services import courses
+
+    course = courses.get_course(exam.course_id)
+    if course is not None and course.proctoring_escalation_email:
+        return f"mailto:{course.proctoring_escalation_email}"
+    backends = current_app.config["BACKENDS"]
+    links = (backends.get(backend_name or "") or {}).get("link_urls") or {}
+    if isinstance(links, dict) and links.get("contact"):
+        return str(links["contact"])
+    return f"mailto:{current_app.config['CONTACT_EMAIL']}"
+
+
+def queue_email(
+    name: str,
+    recipient: str,
+    context: dict[str, Any],
+    now: datetime,
+    *,
+    backend: str | None = None,
+    user_id: int | None = None,
+    attempt_id: int | None = None,
+) -> EmailMessage | None:
+    """Render ``name`` for ``recipient`` and queue it; None when there is nobody to mail."""
+    from proctor_web.services.provider_sync import mark_for_delivery
+
+    if not recipient:
+        return None
+    base = {
+        "platform_name": current_app.config["PLATFORM_NAME"],
+        "site_url": current_app.config["SITE_URL"].rstrip("/"),
+    }
+    with force_locale(current_app.config["DEFAULT_LOCALE"]):
+        html = render_template(template_for(name, backend), **base, **context)
+        subject = _subjects()[name]
+    message = EmailMessage(
+        template=name, recipient=recipient, user_id=user_id, attempt_id=attempt_id,
+        subject=subject, html_body=html, text_body=_text_version(html),
+        status=DeliveryStatus.PENDING.value, tries=0, next_attempt_at=now, created_at=now,
+    )
+    db.session.add(message)
+    db.session.flush()
+    mark_for_delivery(db.session(), "email", message.id)
+    return message
+
+
+def queue_status_email(attempt: Attempt, to_status: str, now: datetime) -> EmailMessage | None:
+    """Mail the learner on submitted / verified / rejected of a real proctored attempt."""
+    name = STATUS_TEMPLATES.get(to_status)
+    if name is None or not attempt.taking_as_proctored or attempt.is_sample_attempt:
+        return None
+    from proctor_web.services import courses
+
+    exam = attempt.exam
+    user = attempt.user
+    course = courses.get_course(exam.course_id)
+    site = current_app.config["SITE_URL"].rstrip("/")
+    context = {
+        "user_name": user.full_name or user.username,
+        "exam_name": exam.exam_name,
+        "course_name": (course.display_name if course and course.display_name else None)
+        or _("your course"),
+        "course_url": f"{site}/courses/{exam.course_id}/",
+        "status": to_status,
+        "contact_url": _contact_url(exam, exam.backend),
+    }
+    return queue_email(name, user.email, context, now, backend=exam.backend,
+                       user_id=user.id, attempt_id=attempt.id)
+
+
+def queue_review_alert(
+    exam: Exam, student: User | None, review_status: str, review_url: str, now: datetime
+) -> list[EmailMessage]:
+    """Tell the course's staff (and its escalation address) that a review needs a human."""
+    from proctor_web.services import courses
+
+    course = courses.get_course(exam.course_id)
+    recipients = [u.email for u in courses.staff_of(exam.course_id) if u.email]
+    if course is not None and course.proctoring_escalation_email:
+        recipients.append(course.proctoring_escalation_email)
+    context = {
+        "exam_name": exam.exam_name,
+        "course_id": exam.course_id,
+        "student_name": (student.username if student else _("a learner who has since left")),
+        "review_status": review_status,
+        "review_url": review_url,
+    }
+    queued = []
+    for recipient in dict.fromkeys(recipients):  # unique, in order
+        message = queue_email("review_needs_attention", recipient, context, now,
+                              backend=exam.backend)
+        if message is not None:
+            queued.append(message)
+    return queued
+
+
+# Sending ----------------------------------------------------------------------------------
+
+
+def _smtp_send(message: EmailMessage) -> None:
+    config = current_app.config
+    mime = MimeMessage()
+    mime["Subject"] = message.subject
+    mime["From"] = config["MAIL_DEFAULT_SENDER"]
+    mime["To"] = message.recipient
+    mime["Message-ID"] = make_msgid(domain="proctor-web")
+    mime["X-Proctor-Template"] = message.template
+    mime.set_content(message.text_body)
+    mime.add_alternative(message.html_body, subtype="html")
+    timeout = float(config["MAIL_TIMEOUT_SECONDS"])
+    with smtplib.SMTP(config["MAIL_SERVER"], int(config["MAIL_PORT"]), timeout=timeout) as smtp:
+        if config["MAIL_USE_TLS"]:
+            smtp.starttls(context=ssl.create_default_context())
+        if config["MAIL_USERNAME"]:
+            smtp.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"] or "")
+        smtp.send_message(mime)
+
+
+def send_message(message: EmailMessage, now: datetime) -> bool:
+    """Try to send one message; record the outcome (flush only). True when sent."""
+    from proctor_web.services.provider_sync import backoff
+
+    message.tries += 1
+    try:
+        _smtp_send(message)
+    except (OSError, smtplib.SMTPException) as error:
+        message.last_error = f"{error.__class__.__name__}: {error}"[:1000]
+        message.next_attempt_at = now + backoff(message.tries)
+        log.warning("email %s (%s to %s) not sent, retry at %s: %s", message.id,
+                    message.template, message.recipient, message.next_attempt_at.isoformat(),
+                    message.last_error)
+        db.session.flush()
+        return False
+    message.status = DeliveryStatus.DELIVERED.value
+    message.sent_at = now
+    message.last_error = ""
+    log.info("email %s (%s) sent to %s", message.id, message.template, message.recipient)
+    db.session.flush()
+    return True
+
+
+def send_pending(now: datetime, ids: Iterable[int] | None = None, limit: int = 200) -> int:
+    """Send due messages (or just ``ids``); returns how many went out."""
+    query = (
+        select(EmailMessage)
+        .where(
+            EmailMessage.status == DeliveryStatus.PENDING.value,
+            EmailMessage.next_attempt_at <= now,
+        )
+        .order_by(EmailMessage.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    if ids is not None:
+        query = query.where(EmailMessage.id.in_(list(ids)))
+    sent = 0
+    for message in db.session.execute(query).scalars().all():
+        if send_message(message, now):
+            sent += 1
+    return sent

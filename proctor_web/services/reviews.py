@@ -1,0 +1,307 @@
+"""Provider reviews: store them, keep their history, and move the attempt accordingly.
+
+A review arrives for an attempt code. The attempt may be live, or archived (removed since:
+only its history rows remain); an archived attempt's review is stored and changes nothing
+else. The outcome maps to a status by the first rule that matches:
+
+1. a passing status (the backend's ``passing_statuses``) -> verified;
+2. ``not_reviewed`` -> error;
+3. a named human reviewer, or ``REQUIRE_FAILURE_SECOND_REVIEWS`` off -> rejected;
+4. an onboarding attempt on a backend that supports onboarding -> rejected;
+5. otherwise -> second_review_required.
+
+Suspicious reviews without a human reviewer alert the course staff.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import select, update
+
+from proctor_web.backends.base import REVIEW_STATUSES, NormalisedReview, ProctoringBackend
+from proctor_web.errors import BadRequest, NotFound, PreconditionFailed
+from proctor_web.extensions import db
+from proctor_web.models import (
+    Allowance,
+    AllowanceHistory,
+    Attempt,
+    AttemptHistory,
+    EmailMessage,
+    Exam,
+    Review,
+    ReviewComment,
+    ReviewHistory,
+    User,
+)
+from proctor_web.services import attempts, notifications
+from proctor_web.services.attempts import Action, Actor
+
+log = logging.getLogger(__name__)
+
+#: Reviews are stored in RPNow's words, as edx-proctoring stores them.
+STORED_STATUS: dict[str, str] = {
+    "passed": "Clean",
+    "violation": "Rules Violation",
+    "suspicious": "Suspicious",
+    "not_reviewed": "Not Reviewed",
+}
+STANDARD_STATUS: dict[str, str] = {stored: ours for ours, stored in STORED_STATUS.items()}
+
+
+@dataclass(frozen=True)
+class ReviewTarget:
+    """Who a review is about: a live attempt, or the last history row of a removed one."""
+
+    attempt_code: str
+    attempt: Attempt | None
+    archived: AttemptHistory | None
+    exam: Exam | None
+    user_id: int | None
+    external_id: str | None
+
+
+@dataclass(frozen=True)
+class ReviewOutcome:
+    review: Review
+    updated: bool
+    #: The action applied to the live attempt, or None (archived attempt).
+    action: Action | None
+    attempt_status: str | None
+
+
+def find_target(attempt_code: str) -> ReviewTarget:
+    """The attempt a review is for, live or archived; NotFound if it never existed."""
+    attempt = attempts.get_attempt_by_code(attempt_code)
+    if attempt is not None:
+        return ReviewTarget(attempt_code, attempt, None, attempt.exam, attempt.user_id,
+                            attempt.external_id)
+    archived = attempts.find_archived_attempt(attempt_code)
+    if archived is None:
+        raise NotFound(f"No exam attempt has the code {attempt_code!r}.")
+    exam = db.session.get(Exam, archived.exam_id)
+    external_id = archived.external_id or db.session.execute(
+        select(AttemptHistory.external_id)
+        .where(AttemptHistory.attempt_code == attempt_code,
+               AttemptHistory.external_id.is_not(None))
+        .order_by(AttemptHistory.id.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+    return ReviewTarget(attempt_code, None, archived, exam, archived.user_id, external_id)
+
+
+def find_target_by_external_id(external_id: str) -> ReviewTarget:
+    attempt = attempts.get_attempt_by_external_id(external_id)
+    if attempt is not None:
+        return find_target(attempt.attempt_code)
+    code = db.session.execute(
+        select(AttemptHistory.attempt_code)
+        .where(AttemptHistory.external_id == external_id)
+        .order_by(AttemptHistory.id.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+    if code is None:
+        raise NotFound(f"No exam attempt has the provider id {external_id!r}.")
+    return find_target(code)
+
+
+def get_review(attempt_code: str) -> Review | None:
+    return db.session.execute(
+        select(Review).where(Review.attempt_code == attempt_code)
+    ).scalar_one_or_none()
+
+
+def _archive(review: Review, action: str, now: datetime) -> None:
+    db.session.add(
+        ReviewHistory(
+            review_id=review.id,
+            attempt_code=review.attempt_code,
+            review_status=review.review_status,
+            raw_data=review.raw_data,
+            encrypted_video_url=review.encrypted_video_url,
+            reviewed_by_id=review.reviewed_by_id,
+            student_id=review.student_id,
+            exam_id=review.exam_id,
+            action=action,
+            recorded_at=now,
+        )
+    )
+
+
+def _action_for(
+    review: NormalisedReview, backend: ProctoringBackend, attempt: Attempt,
+    reviewer: User | None,
+) -> Action:
+    if backend.is_passing(review.status):
+        return Action.VERIFY
+    if review.status == "not_reviewed":
+        return Action.REVIEW_ERROR
+    if reviewer is not None or not current_app.config["REQUIRE_FAILURE_SECOND_REVIEWS"]:
+        return Action.REJECT
+    if backend.supports_onboarding and attempt.is_sample_attempt:
+        return Action.REJECT
+    return Action.REQUIRE_SECOND_REVIEW
+
+
+def record_review(
+    target: ReviewTarget,
+    backend: ProctoringBackend,
+    review: NormalisedReview,
+    now: datetime,
+    *,
+    review_url: str = "",
+) -> ReviewOutcome:
+    """Store ``review`` for ``target`` and apply its outcome; flushes, never commits.
+
+    Raises ``PreconditionFailed`` (412) when the exam is no longer proctored and
+    ``BadRequest`` for an unknown status or a second review while updates are disabled.
+    """
+    exam = target.exam
+    if exam is None or not exam.has_backend:
+        raise PreconditionFailed("The exam of this attempt is no longer proctored.")
+    if review.status not in REVIEW_STATUSES:
+        raise BadRequest(f"Unknown review status {review.status!r}.")
+
+    existing = get_review(target.attempt_code)
+    if existing is not None and not current_app.config["ALLOW_REVIEW_UPDATES"]:
+        raise BadRequest(
+            f"A review for attempt {target.attempt_code} already exists and updates are off."
+        )
+    reviewer = None
+    if review.reviewed_by:
+        reviewer = db.session.execute(
+            select(User).where(User.email == review.reviewed_by)
+        ).scalars().first()
+        if reviewer is not None and not reviewer.is_staff:
+            log.warning("review of %s names non-staff reviewer %s", target.attempt_code,
+                        reviewer.username)
+
+    if existing is None:
+        stored = Review(attempt_code=target.attempt_code, created=now)
+        db.session.add(stored)
+    else:
+        _archive(existing, "update", now)
+        stored = existing
+    stored.review_status = STORED_STATUS[review.status]
+    stored.is_attempt_active = target.attempt is not None
+    stored.student_id = target.user_id
+    stored.exam_id = exam.id
+    stored.reviewed_by_id = reviewer.id if reviewer else None
+    stored.raw_data = json.dumps(review.payload or {}, sort_keys=True, default=str)
+    if review.video_url:
+        stored.encrypted_video_url = backend.encrypt_video_url(review.video_url)
+    stored.modified = now
+    db.session.flush()
+    for comment in review.comments:
+        db.session.add(
+            ReviewComment(
+                review_id=stored.id,
+                start_time=int(comment.get("start") or 0),
+                stop_time=int(comment.get("stop") or 0),
+                duration=int(comment.get("duration") or 0),
+                comment=str(comment.get("comment") or ""),
+                status=str(comment.get("status") or ""),
+                created_at=now,
+            )
+        )
+    db.session.flush()
+
+    action: Action | None = None
+    status: str | None = None
+    if target.attempt is not None:
+        action = _action_for(review, backend, target.attempt, reviewer)
+        attempt = attempts.apply_action(
+            target.attempt, action, Actor.provider(backend.name), now,
+            f"{backend.name} review: {review.status}"
+            + (f" by {review.reviewed_by}" if review.reviewed_by else ""),
+        )
+        status = attempt.status
+    else:
+        log.info("review %s stored for archived attempt %s", review.status, target.attempt_code)
+
+    if review.status == "suspicious" and reviewer is None:
+        student = db.session.get(User, target.user_id) if target.user_id else None
+        notifications.queue_review_alert(exam, student, review.status, review_url, now)
+    return ReviewOutcome(stored, existing is not None, action, status)
+
+
+def mark_attempt_inactive(attempt_code: str) -> None:
+    """An attempt is being removed: its review, if any, now belongs to an archived attempt."""
+    db.session.execute(
+        update(Review).where(Review.attempt_code == attempt_code).values(is_attempt_active=False)
+    )
+
+
+def retire_user_data(user: User, now: datetime) -> None:
+    """Blank a retired user's personal data in our records, keeping the records themselves."""
+    blank = {"value": ""}
+    db.session.execute(update(Allowance).where(Allowance.user_id == user.id).values(**blank))
+    db.session.execute(
+        update(AllowanceHistory).where(AllowanceHistory.user_id == user.id).values(**blank)
+    )
+    review_ids = select(Review.id).where(Review.student_id == user.id)
+    db.session.execute(
+        update(Review).where(Review.student_id == user.id)
+        .values(raw_data="", encrypted_video_url=None)
+    )
+    db.session.execute(
+        update(ReviewHistory).where(ReviewHistory.student_id == user.id)
+        .values(raw_data="", encrypted_video_url=None)
+    )
+    db.session.execute(
+        update(ReviewComment).where(ReviewComment.review_id.in_(review_ids))
+        .values(comment="", status="")
+    )
+    # Unsent mail to a retired user is dropped, not sent later to a blanked address.
+    db.session.execute(
+        update(EmailMessage)
+        .where(EmailMessage.user_id == user.id, EmailMessage.status == "pending")
+        .values(status="refused", last_error="user retired")
+    )
+    db.session.execute(
+        update(EmailMessage).where(EmailMessage.user_id == user.id)
+        .values(html_body="", text_body="", recipient="")
+    )
+    if user.retired_at is None:
+        user.retired_at = now
+    db.session.flush()
+    log.info("personal proctoring data of user %s blanked", user.id)
+
+
+def review_payload_summary(outcome: ReviewOutcome) -> dict[str, Any]:
+    return {
+        "review_status": outcome.review.review_status,
+        "updated": outcome.updated,
+        "attempt_status": outcome.attempt_status,
+    }
+
+
+def review_url(exam: Exam, external_id: str | None) -> str:
+    """Where course staff open a review: our dashboard redirect for the exam and attempt."""
+    site = current_app.config["SITE_URL"].rstrip("/")
+    url = f"{site}/api/edx_proctoring/v1/instructor/{exam.course_id}/{exam.id}"
+    return url + (f"?attempt={external_id}" if external_id else "")
+
+
+def handle_review_callback(
+    target: ReviewTarget, backend: ProctoringBackend, body: Any, now: datetime
+) -> ReviewOutcome | None:
+    """A provider's review callback: validate, deduplicate, store and apply.
+
+    Returns None for a repeat of a callback already handled (a no-op). The caller has
+    authenticated the provider and checked that the attempt belongs to its backend.
+    """
+    from proctor_web.services.provider_sync import claim_receipt
+
+    if target.exam is None or not target.exam.has_backend:
+        raise PreconditionFailed("The exam of this attempt is no longer proctored.")
+    review = backend.on_review_callback(body)
+    if not claim_receipt(backend.name, "reviewed", target.attempt_code, body, now):
+        return None
+    return record_review(target, backend, review, now,
+                         review_url=review_url(target.exam, target.external_id))

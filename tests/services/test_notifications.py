@@ -1,0 +1,144 @@
+"""Status emails and review alerts, delivered to a real SMTP server on loopback."""
+
+from __future__ import annotations
+
+import email
+import socket
+from collections.abc import Iterator
+from datetime import timedelta
+from email.message import Message
+
+import pytest
+from aiosmtpd.controller import Controller
+from jinja2 import ChoiceLoader, DictLoader
+from sqlalchemy import select
+
+from proctor_web.extensions import db
+from proctor_web.models import EmailMessage, utcnow
+from proctor_web.services import attempts, notifications
+from proctor_web.services.attempts import Action, Actor
+
+
+class Inbox:
+    def __init__(self) -> None:
+        self.messages: list[tuple[str, list[str], Message]] = []
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: ANN001, N802
+        self.messages.append((envelope.mail_from, list(envelope.rcpt_tos),
+                              email.message_from_bytes(envelope.content)))
+        return "250 OK"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def smtp_port(app, monkeypatch) -> int:
+    port = _free_port()
+    monkeypatch.setitem(app.config, "MAIL_SERVER", "127.0.0.1")
+    monkeypatch.setitem(app.config, "MAIL_PORT", port)
+    monkeypatch.setitem(app.config, "MAIL_TIMEOUT_SECONDS", 5)
+    return port
+
+
+@pytest.fixture
+def inbox(smtp_port) -> Iterator[Inbox]:
+    handler = Inbox()
+    controller = Controller(handler, hostname="127.0.0.1", port=smtp_port, ready_timeout=5)
+    controller.start()
+    try:
+        yield handler
+    finally:
+        controller.stop()
+
+
+def _html(message: Message) -> str:
+    for part in message.walk():
+        if part.get_content_type() == "text/html":
+            return part.get_payload(decode=True).decode()
+    raise AssertionError("no HTML part")
+
+
+def _submitted_attempt(factory, exam=None):
+    learner = factory.learner(email="learner@example.org", full_name="Lea Learner")
+    exam = exam or factory.exam("proctored", exam_name="Chemistry Final")
+    return factory.attempt(exam, learner, "submitted", external_id="e1", started_minutes_ago=5)
+
+
+def test_verified_email_reaches_the_learner(app, factory, now, inbox):
+    attempt = _submitted_attempt(factory)
+    attempts.apply_action(attempt, Action.VERIFY, Actor.provider("mock"), now)
+    (queued,) = db.session.execute(select(EmailMessage)).scalars().all()
+    assert queued.template == "attempt_verified" and queued.status == "pending"
+
+    assert notifications.send_pending(now) == 1
+
+    (mail_from, recipients, message) = inbox.messages[0]
+    assert recipients == ["learner@example.org"]
+    assert mail_from == app.config["MAIL_DEFAULT_SENDER"]
+    assert message["Subject"] == "Your proctored exam was verified"
+    assert message["X-Proctor-Template"] == "attempt_verified"
+    html = _html(message)
+    assert "Chemistry Final" in html and "Lea Learner" in html
+    assert queued.status == "delivered" and queued.sent_at == now
+
+
+def test_submitted_and_rejected_emails(factory, now, inbox):
+    learner = factory.learner()
+    attempt = factory.attempt(factory.exam("proctored"), learner, "started",
+                              external_id="e2", started_minutes_ago=5)
+    attempts.apply_action(attempt, Action.SUBMIT, Actor.learner(learner), now)
+    attempts.apply_action(attempt, Action.REJECT, Actor.provider("mock"), now)
+    notifications.send_pending(now)
+    assert [m["X-Proctor-Template"] for _, _, m in inbox.messages] == [
+        "attempt_submitted", "attempt_rejected"]
+
+
+def test_no_email_for_practice_or_unproctored_attempts(factory, now):
+    practice = factory.attempt(factory.exam("onboarding"), factory.learner(), "submitted")
+    attempts.apply_action(practice, Action.VERIFY, Actor.provider("mock"), now)
+    declined = factory.attempt(factory.exam("proctored"), factory.learner(), "submitted",
+                               taking_as_proctored=False)
+    attempts.apply_action(declined, Action.VERIFY, Actor.provider("mock"), now)
+    assert db.session.execute(select(EmailMessage)).first() is None
+
+
+def test_backend_specific_template_wins(app, factory, now, inbox, monkeypatch):
+    override = DictLoader({
+        "emails/mock/attempt_verified.html": "<p>Mock says well done on {{ exam_name }}.</p>"})
+    monkeypatch.setattr(app.jinja_env, "loader", ChoiceLoader([override, app.jinja_env.loader]))
+    attempt = _submitted_attempt(factory)
+    attempts.apply_action(attempt, Action.VERIFY, Actor.provider("mock"), now)
+    notifications.send_pending(now)
+    assert "Mock says well done on Chemistry Final." in _html(inbox.messages[0][2])
+    assert notifications.template_for("x", "mock") == ["emails/mock/x.html", "emails/x.html"]
+
+
+def test_failed_send_is_kept_and_retried_by_the_sweep(app, factory, now, smtp_port):
+    attempt = _submitted_attempt(factory)
+    attempts.apply_action(attempt, Action.VERIFY, Actor.provider("mock"), now)
+    # Nothing listens on the port yet: the send fails and the message waits.
+    assert notifications.send_pending(now) == 0
+    message = db.session.execute(select(EmailMessage)).scalar_one()
+    assert message.status == "pending" and message.tries == 1
+    assert "ConnectionRefusedError" in message.last_error
+    assert message.next_attempt_at == now + timedelta(seconds=30)
+    assert notifications.send_pending(now + timedelta(seconds=10)) == 0  # not due yet
+    assert message.tries == 1
+
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=smtp_port, ready_timeout=5)
+    controller.start()
+    try:
+        message.next_attempt_at = utcnow() - timedelta(seconds=1)  # as if the backoff passed
+        db.session.commit()
+        result = app.test_cli_runner().invoke(args=["proctor", "sweep"])
+        assert result.exit_code == 0, result.output
+        assert "Sent 1 email(s)." in result.output
+    finally:
+        controller.stop()
+    assert [r for _, r, _ in inbox.messages] == [["learner@example.org"]]
+    assert db.session.get(EmailMessage, message.id).status == "delivered"
