@@ -22,9 +22,14 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from proctor_web.backends.base import AttemptRegistration, OnboardingRequired
+from proctor_web.backends.base import (
+    AttemptRegistration,
+    OnboardingRequired,
+    RegistrationFailed,
+)
 from proctor_web.errors import (
     AttemptAlreadyExists,
+    BackendError,
     InvalidTransition,
     NotFound,
     PermissionDenied,
@@ -47,7 +52,7 @@ from proctor_web.models.attempt import (
     REVIEWABLE,
     VIRTUAL_STATUSES,
 )
-from proctor_web.services import allowances, events, exams, timing
+from proctor_web.services import allowances, events, exams, provider_sync, timing
 
 log = logging.getLogger(__name__)
 S = AttemptStatus
@@ -583,33 +588,25 @@ def _register_with_provider(
     user = attempt.user
     config = current_app.config
     site = config["SITE_URL"].rstrip("/")
-    registration = AttemptRegistration(
-        attempt_code=attempt.attempt_code,
-        exam=exams.exam_data(exam),
-        user_id=user.id,
-        obscured_user_id=obscured_user_id(user.id, backend.name),
-        full_name=user.full_name,
-        email=user.email,
-        allowed_time_limit_mins=compute_allowed_minutes(attempt, now),
-        is_sample_attempt=attempt.is_sample_attempt,
-        review_policy=policy.review_policy if policy else config["DEFAULT_REVIEW_POLICY"],
-        review_policy_exception=allowances.review_policy_exception(user.id, exam.id),
-        lms_host=site,
-        launch_url=f"{site}/api/edx_proctoring/proctoring_launch_callback/start_exam/"
-        f"{attempt.attempt_code}",
-    )
-    import dataclasses
-
-    from proctor_web.backends.base import RegistrationFailed
-    from proctor_web.errors import BackendError
-    from proctor_web.services import provider_sync
-
     try:
-        # An exam its provider has not heard of yet (its push failed at save) goes first.
+        # An exam its provider has not heard of yet (its push failed at save) goes first,
+        # so the registration below carries the provider's id for it.
         provider_sync.ensure_exam_pushed(exam, now)
-        attempt.external_id = backend.register_exam_attempt(
-            dataclasses.replace(registration, exam=exams.exam_data(exam))
-        )
+        attempt.external_id = backend.register_exam_attempt(AttemptRegistration(
+            attempt_code=attempt.attempt_code,
+            exam=exams.exam_data(exam),
+            user_id=user.id,
+            obscured_user_id=obscured_user_id(user.id, backend.name),
+            full_name=user.full_name,
+            email=user.email,
+            allowed_time_limit_mins=compute_allowed_minutes(attempt, now),
+            is_sample_attempt=attempt.is_sample_attempt,
+            review_policy=policy.review_policy if policy else config["DEFAULT_REVIEW_POLICY"],
+            review_policy_exception=allowances.review_policy_exception(user.id, exam.id),
+            lms_host=site,
+            launch_url=f"{site}/api/edx_proctoring/proctoring_launch_callback/start_exam/"
+            f"{attempt.attempt_code}",
+        ))
     except OnboardingRequired as refusal:
         attempt.external_id = refusal.external_id
         target = S(refusal.onboarding_status)
