@@ -113,10 +113,43 @@ def queue_email(
     return message
 
 
+def outcome_is_final(attempt: Attempt, to_status: str) -> bool:
+    """Whether this status is the learner's result on the exam, when a resumed exam has
+    several attempts (edx-proctoring's multi-attempt rule).
+
+    An errored attempt that was resumed is only a part of the exam and counts for nothing
+    by itself. Among the other parts: "submitted" is news unless a part was already
+    rejected; "verified" only once every part is verified; "rejected" only for the first
+    rejection, and never after a decline.
+    """
+    siblings = db.session.execute(
+        select(Attempt.id, Attempt.status, Attempt.resumed).where(
+            Attempt.exam_id == attempt.exam_id, Attempt.user_id == attempt.user_id
+        )
+    ).all()
+    others = [
+        status for attempt_id, status, resumed in siblings
+        if attempt_id != attempt.id and not (resumed and status == S.ERROR)
+    ]
+    if not others:
+        return True
+    if to_status == S.SUBMITTED:
+        return S.REJECTED not in others
+    if to_status == S.VERIFIED:
+        return all(status == S.VERIFIED for status in others)
+    if to_status == S.REJECTED:
+        return S.REJECTED not in others and S.DECLINED not in others
+    return True
+
+
 def queue_status_email(attempt: Attempt, to_status: str, now: datetime) -> EmailMessage | None:
     """Mail the learner on submitted / verified / rejected of a real proctored attempt."""
     name = STATUS_TEMPLATES.get(to_status)
     if name is None or not attempt.taking_as_proctored or attempt.is_sample_attempt:
+        return None
+    if not outcome_is_final(attempt, to_status):
+        log.info("no %s email for attempt %s: another part of this exam decides the result",
+                 to_status, attempt.id)
         return None
     from proctor_web.services import courses
 

@@ -142,3 +142,45 @@ def test_failed_send_is_kept_and_retried_by_the_sweep(app, factory, now, smtp_po
         controller.stop()
     assert [r for _, r, _ in inbox.messages] == [["learner@example.org"]]
     assert db.session.get(EmailMessage, message.id).status == "delivered"
+
+
+class TestResumedExamEmails:
+    """A resumed exam has several attempts; only the part that decides the result mails."""
+
+    @staticmethod
+    def _parts(factory, *statuses, resumed_first=True):
+        learner = factory.learner()
+        exam = factory.exam("proctored")
+        rows = []
+        for index, status in enumerate(statuses):
+            rows.append(factory.attempt(exam, learner, status,
+                                        resumed=resumed_first and index < len(statuses) - 1))
+        return rows
+
+    def test_single_attempt_always_mails(self, factory):
+        (only,) = self._parts(factory, "submitted")
+        assert notifications.outcome_is_final(only, "verified")
+
+    def test_resumed_errored_part_does_not_count(self, factory):
+        first, second = self._parts(factory, "error", "submitted")
+        assert notifications.outcome_is_final(second, "verified")
+        assert notifications.outcome_is_final(second, "rejected")
+
+    def test_verified_waits_for_every_part(self, factory):
+        first, second = self._parts(factory, "rejected", "submitted")
+        assert not notifications.outcome_is_final(second, "verified")
+        assert not notifications.outcome_is_final(second, "submitted")
+
+    def test_only_the_first_rejection_mails(self, factory):
+        first, second = self._parts(factory, "rejected", "submitted")
+        assert not notifications.outcome_is_final(second, "rejected")
+
+    def test_no_rejection_mail_after_a_decline(self, factory):
+        first, second = self._parts(factory, "declined", "submitted")
+        assert not notifications.outcome_is_final(second, "rejected")
+
+    def test_no_email_queued_when_another_part_decides(self, factory, now):
+        first, second = self._parts(factory, "rejected", "submitted")
+        before = db.session.execute(select(EmailMessage)).scalars().all()
+        assert notifications.queue_status_email(second, "verified", now) is None
+        assert db.session.execute(select(EmailMessage)).scalars().all() == before
