@@ -52,7 +52,7 @@ from proctor_web.models.attempt import (
     REVIEWABLE,
     VIRTUAL_STATUSES,
 )
-from proctor_web.services import allowances, events, exams, provider_sync, timing
+from proctor_web.services import allowances, courses, events, exams, provider_sync, timing
 
 log = logging.getLogger(__name__)
 S = AttemptStatus
@@ -520,6 +520,12 @@ def create_attempt(
     """
     if actor.kind is ActorKind.LEARNER and actor.user_id != user.id:
         raise PermissionDenied("You can only create exam attempts for yourself.")
+    if not user.is_active:
+        raise PermissionDenied("This account is inactive; it cannot take exams.")
+    if not courses.is_enrolled(user, exam.course_id):
+        raise PermissionDenied(
+            f"{user.username} is not enrolled in {exam.course_id}, so cannot take its exams."
+        )
     if not exam.is_active:
         raise InvalidTransition(f"The exam '{exam.exam_name}' is not active.")
     existing = current_attempt(exam, user)

@@ -233,3 +233,15 @@ def test_exam_type_follows_flags_and_backend(factory):
     assert exams.exam_type(factory.exam("proctored")).value == "proctored"
     assert exams.exam_type(factory.exam("practice")).value == "practice"
     assert exams.exam_type(factory.exam("onboarding")).value == "onboarding"
+
+
+def test_only_enrolled_active_learners_take_exams(factory, now):
+    exam = factory.exam()
+    outsider = factory.user()
+    with pytest.raises(PermissionDenied, match="not enrolled"):
+        attempts.create_attempt(exam, outsider, Actor.learner(outsider), now)
+    inactive = factory.learner()
+    inactive.is_active_account = False
+    with pytest.raises(PermissionDenied, match="inactive"):
+        attempts.create_attempt(exam, inactive, Actor.learner(inactive), now)
+    assert db.session.execute(select(Attempt)).first() is None
