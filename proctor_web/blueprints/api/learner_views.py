@@ -1,3 +1,170 @@
-"""Learner JSON endpoints (issue 3)."""
+"""Learner JSON endpoints, with edx-proctoring's paths, methods, field names and errors.
 
-from proctor_web.blueprints.api import bp  # noqa: F401
+Every endpoint answers only about the signed-in learner's own attempts (course staff may ask
+about others where edx-proctoring lets them), and every payload carries ``server_time``
+(and ``timer_ends`` where an attempt runs) so clients never trust their own clock.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app, jsonify, request
+from flask_login import current_user, login_required
+from werkzeug.wrappers import Response
+
+from proctor_web.blueprints.api import bp
+from proctor_web.errors import BadRequest, PermissionDenied
+from proctor_web.extensions import db
+from proctor_web.models import utcnow
+from proctor_web.services import courses, exams, learner
+from proctor_web.services.validation import parse_bool, parse_int
+
+V1 = "/v1/proctored_exam"
+
+
+def _body() -> dict[str, Any]:
+    """JSON or form fields; edx-proctoring's clients send both."""
+    if request.is_json:
+        data = request.get_json(silent=True)
+        if not isinstance(data, dict):
+            raise BadRequest("The request body must be a JSON object.")
+        return data
+    return request.form.to_dict()
+
+
+def _json(data: Any, status: int = 200) -> Response:
+    response = jsonify(data)
+    response.status_code = status
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.route(f"{V1}/attempt", methods=["POST"])
+@login_required
+def create_attempt() -> Response:
+    data = _body()
+    exam_id = parse_int(data.get("exam_id"), "exam_id", minimum=1)
+    start_clock = parse_bool(data.get("start_clock", "false"), "start_clock")
+    proctored = data.get("attempt_proctored")
+    attempt_proctored = None if proctored is None else parse_bool(proctored, "attempt_proctored")
+    exam = exams.get_exam(exam_id)
+    now = utcnow()
+    attempt = learner.create_attempt(exam, current_user, now, start_clock=start_clock,
+                                     attempt_proctored=attempt_proctored)
+    db.session.commit()
+    return _json({"exam_attempt_id": attempt.id, **learner.clock_for(attempt, now)})
+
+
+@bp.route(f"{V1}/attempt", methods=["GET"])
+@login_required
+def timer_payload() -> Response:
+    now = utcnow()
+    payload = learner.active_payload(current_user, now)
+    db.session.commit()
+    return _json(payload)
+
+
+@bp.route(f"{V1}/attempt/<int:attempt_id>", methods=["GET"])
+@login_required
+def get_attempt(attempt_id: int) -> Response:
+    view = learner.load_attempt_view(attempt_id)
+    learner.check_owner(view.attempt, current_user)
+    payload = learner.poll(view, utcnow())
+    db.session.commit()
+    return _json(payload)
+
+
+@bp.route(f"{V1}/attempt/<int:attempt_id>", methods=["PUT", "PATCH"])
+@login_required
+def update_attempt(attempt_id: int) -> Response:
+    data = _body()
+    view = learner.load_attempt_view(attempt_id)
+    now = utcnow()
+    result = learner.update_attempt(
+        view.attempt, current_user, str(data.get("action") or ""), now,
+        detail=str(data.get("detail") or ""), user_id=data.get("user_id"),
+    )
+    db.session.commit()
+    return _json(result)
+
+
+@bp.route(f"{V1}/attempt/<int:attempt_id>/review_status", methods=["PUT"])
+@login_required
+def acknowledge_review_status(attempt_id: int) -> Response:
+    view = learner.load_attempt_view(attempt_id)
+    learner.check_owner(view.attempt, current_user)
+    now = utcnow()
+    attempt = learner.acknowledge_status(view.attempt, current_user, now)
+    db.session.commit()
+    return _json({"exam_attempt_id": attempt.id, **learner.clock(now)})
+
+
+@bp.route(f"{V1}/attempt/course_id/<course_id>", methods=["GET"])
+@login_required
+def exam_and_attempt(course_id: str) -> Response:
+    user = learner.subject_user(current_user, request.args.get("user_id"), course_id)
+    now = utcnow()
+    payload = learner.exam_and_attempt(user, course_id, request.args.get("content_id"), now)
+    db.session.commit()
+    return _json(payload)
+
+
+@bp.route(f"{V1}/active_attempt", methods=["GET"])
+@login_required
+def active_attempt() -> Response:
+    user = learner.subject_user(current_user, request.args.get("user_id"), None)
+    now = utcnow()
+    payload = learner.active_payload(user, now)
+    db.session.commit()
+    return _json(payload)
+
+
+@bp.route(f"{V1}/settings/exam_id/<int:exam_id>/", methods=["GET"])
+@login_required
+def proctoring_settings(exam_id: int) -> Response:
+    exam = exams.get_exam(exam_id)
+    learner.check_may_read_exam(exam, current_user)
+    return _json(learner.proctoring_settings(exam, utcnow()))
+
+
+@bp.route(f"{V1}/review_policy/exam_id/<int:exam_id>/", methods=["GET"])
+@login_required
+def review_policy(exam_id: int) -> Response:
+    exam = exams.get_exam(exam_id)
+    learner.check_may_read_exam(exam, current_user)
+    policy = exams.get_review_policy(exam)
+    return _json({"review_policy": policy.review_policy if policy else None,
+                  **learner.clock(utcnow())})
+
+
+@bp.route(f"{V1}/active_exams_for_user", methods=["GET"])
+@login_required
+def active_exams_for_user() -> Response:
+    course_id = request.args.get("course_id") or (request.get_json(silent=True) or {}).get(
+        "course_id")
+    user_id = request.args.get("user_id") or (request.get_json(silent=True) or {}).get("user_id")
+    if not course_id:
+        raise BadRequest("course_id: this field is required.", field="course_id")
+    user = learner.subject_user(current_user, user_id, str(course_id))
+    now = utcnow()
+    items = learner.active_exams_for_user(user, str(course_id), now)
+    db.session.commit()
+    return _json(items)
+
+
+@bp.route("/v1/user_onboarding/status", methods=["GET"])
+@login_required
+def onboarding_status() -> Response:
+    course_id = request.args.get("course_id")
+    if not course_id:
+        raise BadRequest("course_id: this query parameter is required.", field="course_id")
+    username = request.args.get("username")
+    user = current_user
+    if username and username != current_user.username:
+        if not courses.can_manage(current_user, course_id):
+            raise PermissionDenied("Only course staff can see another learner's onboarding.")
+        user = courses.get_user(username)
+    now = utcnow()
+    return _json(learner.onboarding_status(user, course_id, now,
+                                               current_app.config["ONBOARDING_VALID_DAYS"]))

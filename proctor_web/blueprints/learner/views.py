@@ -1,3 +1,72 @@
-"""Learner routes (issue 3)."""
+"""Learner routes: the exam page, its form actions, the CSRF token for single-page clients,
+and the headers that let an LMS embed the pages in an iframe."""
 
-from proctor_web.blueprints.learner import bp  # noqa: F401
+from __future__ import annotations
+
+from flask import current_app, redirect, render_template, request
+from flask_login import current_user, login_required
+from flask_wtf.csrf import generate_csrf
+from werkzeug.wrappers import Response
+
+from proctor_web.blueprints.learner import bp
+from proctor_web.errors import BackendError
+from proctor_web.extensions import db
+from proctor_web.models import utcnow
+from proctor_web.services import exams, learner
+from proctor_web.templating import current_locale
+
+
+@bp.route("/courses/<course_id>/exams/<content_id>")
+@login_required
+def exam(course_id: str, content_id: str) -> str:
+    exam = exams.get_exam_by_content_id(course_id, content_id)
+    page = learner.exam_page(
+        exam, current_user, utcnow(), locale=current_locale(),
+        confirming_decline=request.args.get("confirm") == "decline",
+    )
+    db.session.commit()
+    return render_template(page.template, page=page, exam=page.exam, attempt=page.attempt,
+                           payload=page.payload, page_url=learner.exam_path(course_id, content_id),
+                           **page.context)
+
+
+@bp.route("/courses/<course_id>/exams/<content_id>", methods=["POST"])
+@login_required
+def exam_action(course_id: str, content_id: str) -> Response | tuple[str, int]:
+    exam = exams.get_exam_by_content_id(course_id, content_id)
+    action = request.form.get("action", "")
+    try:
+        learner.perform(exam, current_user, action, utcnow())
+    except BackendError as error:
+        # The provider is down or refused: nothing was kept; the learner can simply retry.
+        db.session.rollback()
+        return render_template(
+            "learner/provider_unavailable.html", exam=exam, action=action,
+            message=error.message,
+        ), error.status
+    db.session.commit()
+    return redirect(learner.exam_path(exam.course_id, exam.content_id), code=303)
+
+
+@bp.route("/csrf/api/v1/token")
+def csrf_token() -> Response:
+    """The token a single-page client sends back as ``X-CSRFToken`` (Open edX's path)."""
+    response = current_app.json.response({"csrfToken": generate_csrf()})
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.after_app_request
+def frame_ancestors(response: Response) -> Response:
+    """Only the configured LMS origins may embed our pages (CSP frame-ancestors)."""
+    origins = current_app.config["FRAME_ANCESTORS"]
+    policy = "frame-ancestors " + " ".join(["'self'", *origins])
+    existing = response.headers.get("Content-Security-Policy")
+    if existing is None:
+        response.headers["Content-Security-Policy"] = policy
+    elif "frame-ancestors" not in existing:
+        response.headers["Content-Security-Policy"] = f"{existing}; {policy}"
+    if not origins:
+        response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
+    return response
+

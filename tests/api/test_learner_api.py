@@ -1,0 +1,502 @@
+"""The learner JSON API under /api/edx_proctoring/v1/: paths, fields and errors as in
+edx-proctoring, ownership everywhere, and a client flow as Open edX's special-exams library
+drives it."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from proctor_web.extensions import db
+from proctor_web.models import Allowance, Attempt
+from proctor_web.services import attempts, learner
+from tests.learner.conftest import make_sign_in
+
+
+@pytest.fixture
+def sign_in(app, client):
+    return make_sign_in(app, client)
+
+API = "/api/edx_proctoring/v1/proctored_exam"
+ENCODED_COURSE = "course-v1%3ATestX%2BT101%2B2026"
+
+
+@pytest.fixture
+def now():
+    """Requests run on the real clock, so the rows are stamped with it too."""
+    from proctor_web.models import utcnow
+
+    return utcnow()
+
+
+@pytest.fixture
+def world(factory, now):
+    factory.course(proctoring_escalation_email="exams@course.example",
+                   allow_proctoring_opt_out=True)
+    data = {
+        "alice": factory.learner(username="alice"),
+        "bob": factory.learner(username="bob"),
+        "staff": factory.course_staff(username="teacher"),
+        "timed": factory.exam("timed", content_id="timed-1", time_limit_mins=30),
+        "proctored": factory.exam("proctored", content_id="proctored-1"),
+        "onboarding": factory.exam("onboarding", content_id="onboarding-1"),
+    }
+    db.session.commit()
+    return data
+
+
+def put(client, attempt_id, **body):
+    return client.put(f"{API}/attempt/{attempt_id}", json=body)
+
+
+# Create ------------------------------------------------------------------------------------
+
+
+def test_create_timed_attempt_with_string_booleans(world, sign_in, client):
+    sign_in(world["alice"])
+    response = client.post(f"{API}/attempt", data={"exam_id": str(world["timed"].id),
+                                                   "start_clock": "true"})
+    assert response.status_code == 200, response.json
+    attempt = db.session.get(Attempt, response.json["exam_attempt_id"])
+    assert attempt.status == "started"
+    assert response.json["timer_ends"] == learner.iso(attempt.started_at + timedelta(minutes=30))
+    assert response.json["server_time"]
+
+
+def test_create_proctored_attempt_registers_with_the_provider(world, sign_in, client):
+    sign_in(world["alice"])
+    response = client.post(f"{API}/attempt", json={
+        "exam_id": world["proctored"].id, "attempt_proctored": "true", "start_clock": "false"})
+    attempt = db.session.get(Attempt, response.json["exam_attempt_id"])
+    assert (attempt.status, attempt.taking_as_proctored) == ("created", True)
+    assert attempt.external_id == attempt.attempt_code  # the mock provider's id
+    assert response.json["timer_ends"] is None
+
+
+def test_create_declined_attempt(world, sign_in, client):
+    sign_in(world["alice"])
+    response = client.post(f"{API}/attempt", json={
+        "exam_id": world["proctored"].id, "attempt_proctored": "false"})
+    assert db.session.get(Attempt, response.json["exam_attempt_id"]).status == "declined"
+
+
+@pytest.mark.parametrize(("body", "message"), [
+    ({}, "exam_id"),
+    ({"exam_id": "abc"}, "exam_id"),
+    ({"exam_id": "1", "start_clock": "maybe"}, "start_clock"),
+])
+def test_create_bad_input(world, sign_in, client, body, message):
+    sign_in(world["alice"])
+    response = client.post(f"{API}/attempt", data=body)
+    assert response.status_code == 400
+    assert message in response.json["detail"]
+
+
+def test_create_twice_is_400_and_unknown_exam_404(world, sign_in, client):
+    sign_in(world["alice"])
+    body = {"exam_id": world["timed"].id, "start_clock": "true"}
+    assert client.post(f"{API}/attempt", json=body).status_code == 200
+    second = client.post(f"{API}/attempt", json=body)
+    assert second.status_code == 400 and "already has an attempt" in second.json["detail"]
+    assert client.post(f"{API}/attempt", json={"exam_id": 99999}).status_code == 404
+
+
+def test_create_needs_enrollment_and_staff_cannot_take(world, factory, sign_in, client):
+    outsider = factory.user()
+    db.session.commit()
+    sign_in(outsider)
+    assert client.post(f"{API}/attempt", json={"exam_id": world["timed"].id}).status_code == 403
+    sign_in(world["staff"])
+    response = client.post(f"{API}/attempt", json={"exam_id": world["timed"].id})
+    assert response.status_code == 403 and "preview" in response.json["detail"]
+
+
+def test_anonymous_gets_401_everywhere(world, client):
+    for method, url in [
+        ("post", f"{API}/attempt"), ("get", f"{API}/attempt"), ("get", f"{API}/attempt/1"),
+        ("put", f"{API}/attempt/1"), ("put", f"{API}/attempt/1/review_status"),
+        ("get", f"{API}/attempt/course_id/{ENCODED_COURSE}?content_id=timed-1"),
+        ("get", f"{API}/active_attempt"), ("get", f"{API}/settings/exam_id/1/"),
+        ("get", f"{API}/review_policy/exam_id/1/"),
+        ("get", f"{API}/active_exams_for_user?course_id={ENCODED_COURSE}"),
+        ("get", f"/api/edx_proctoring/v1/user_onboarding/status?course_id={ENCODED_COURSE}"),
+    ]:
+        response = getattr(client, method)(url)
+        assert response.status_code == 401, (method, url)
+        assert response.json == {"detail": "Authentication credentials were not provided."}
+
+
+# Read by id: the poll --------------------------------------------------------------------
+
+
+def test_get_attempt_owner_other_and_missing(world, factory, sign_in, client):
+    attempt = factory.attempt(world["timed"], world["alice"], "started", started_minutes_ago=10,
+                              allowed_time_limit_mins=30)
+    db.session.commit()
+    sign_in(world["alice"])
+    data = client.get(f"{API}/attempt/{attempt.id}").json
+    assert data["status"] == data["attempt_status"] == "started"
+    assert data["time_remaining_seconds"] == pytest.approx(20 * 60, abs=5)
+    for field in ("attempt_id", "attempt_code", "exam_display_name", "exam_url_path",
+                  "total_time", "in_timed_exam", "taking_as_proctored", "exam_started_poll_url",
+                  "desktop_application_js_url", "ping_interval", "timer_ends",
+                  "attempt_ready_to_resume", "use_legacy_attempt_api", "low_threshold_sec",
+                  "critically_low_threshold_sec", "accessibility_time_string", "server_time",
+                  "user", "proctored_exam"):
+        assert field in data, field
+    assert data["low_threshold_sec"] == 360 and data["critically_low_threshold_sec"] == 90
+    assert data["exam_url_path"] == f"/courses/{ENCODED_COURSE}/exams/timed-1"
+    assert data["exam_started_poll_url"] == f"{API}/attempt/{attempt.id}"
+    sign_in(world["bob"])
+    assert client.get(f"{API}/attempt/{attempt.id}").status_code == 403
+    assert client.get(f"{API}/attempt/987654").status_code == 404
+
+
+def test_reading_an_attempt_expires_it(world, factory, sign_in, client):
+    attempt = factory.attempt(world["timed"], world["alice"], "started", started_minutes_ago=45,
+                              allowed_time_limit_mins=30)
+    started = attempt.started_at
+    db.session.commit()
+    sign_in(world["alice"])
+    data = client.get(f"{API}/attempt/{attempt.id}").json
+    assert data["status"] == "submitted"
+    assert data["timer_ends"] is None
+    assert data["completed_at"] == learner.iso(started + timedelta(minutes=30))
+
+
+def test_poll_reports_ready_when_the_mock_provider_is(world, sign_in, client):
+    sign_in(world["alice"])
+    attempt_id = client.post(f"{API}/attempt", json={
+        "exam_id": world["proctored"].id, "attempt_proctored": "true"}).json["exam_attempt_id"]
+    assert client.get(f"{API}/attempt/{attempt_id}").json["status"] == "created"
+    assert put(client, attempt_id, action="click_download_software").status_code == 200
+    # The test configuration's mock provider is ready as soon as the software is opened.
+    assert client.get(f"{API}/attempt/{attempt_id}").json["status"] == "ready_to_start"
+    history = attempts.history_of(attempt_id)
+    assert history[-1].actor_kind == "provider" and history[-1].action == "ready"
+
+
+def _bulk_data(factory, now, count: int) -> None:
+    for _ in range(count):
+        exam = factory.exam("proctored")
+        learner_user = factory.learner()
+        factory.attempt(exam, learner_user, "started", started_minutes_ago=5)
+        db.session.add(Allowance(user_id=learner_user.id, exam_id=exam.id,
+                                 key="additional_time_granted", value="10",
+                                 created=now, modified=now))
+
+
+@pytest.mark.parametrize("status", ["started", "created", "download_software_clicked",
+                                    "submitted"])
+def test_poll_uses_at_most_three_queries(world, factory, now, sign_in, client, count_queries,
+                                         status):
+    _bulk_data(factory, now, 3)
+    started = 5 if status == "started" else None
+    attempt = factory.attempt(world["proctored"], world["alice"], status,
+                              started_minutes_ago=started)
+    db.session.commit()
+    sign_in(world["alice"])
+    client.get(f"{API}/attempt/{attempt.id}")  # warm-up: metadata, first-request work
+    with count_queries() as small:
+        assert client.get(f"{API}/attempt/{attempt.id}").status_code == 200
+    _bulk_data(factory, now, 25)
+    db.session.commit()
+    with count_queries() as large:
+        assert client.get(f"{API}/attempt/{attempt.id}").json["status"] == status
+    assert small.count <= 3, small.statements
+    assert large.count == small.count, large.statements
+
+
+# PUT actions -----------------------------------------------------------------------------
+
+
+def test_proctored_flow_through_put_actions(world, sign_in, client):
+    sign_in(world["alice"])
+    attempt_id = client.post(f"{API}/attempt", json={
+        "exam_id": world["proctored"].id, "attempt_proctored": "true"}).json["exam_attempt_id"]
+    refused = put(client, attempt_id, action="start")
+    assert refused.status_code == 400 and "not reported" in refused.json["detail"]
+    put(client, attempt_id, action="click_download_software")
+    client.get(f"{API}/attempt/{attempt_id}")  # the poll that finds the provider ready
+    for action, status in [("start", "started"), ("stop", "ready_to_submit"),
+                           ("start", "started"), ("stop", "ready_to_submit"),
+                           ("submit", "submitted")]:
+        response = put(client, attempt_id, action=action)
+        assert response.status_code == 200, response.json
+        assert response.json["exam_attempt_id"] == attempt_id
+        assert db.session.get(Attempt, attempt_id).status == status
+    again = put(client, attempt_id, action="submit")
+    assert again.status_code == 400 and "submitted" in again.json["detail"]
+
+
+def test_put_unknown_or_missing_action_is_400(world, factory, sign_in, client):
+    attempt = factory.attempt(world["timed"], world["alice"], "started", started_minutes_ago=1)
+    db.session.commit()
+    sign_in(world["alice"])
+    response = put(client, attempt.id, action="fly")
+    assert response.status_code == 400 and "Unknown action 'fly'" in response.json["detail"]
+    assert put(client, attempt.id).status_code == 400
+    bad_json = client.put(f"{API}/attempt/{attempt.id}", data="[1]",
+                          content_type="application/json")
+    assert bad_json.status_code == 400
+
+
+def test_put_other_learners_attempt_is_403(world, factory, sign_in, client):
+    attempt = factory.attempt(world["timed"], world["alice"], "started", started_minutes_ago=1)
+    db.session.commit()
+    sign_in(world["bob"])
+    assert put(client, attempt.id, action="submit").status_code == 403
+    assert put(client, attempt.id, action="submit", user_id=world["alice"].id).status_code == 403
+    assert db.session.get(Attempt, attempt.id).status == "started"
+
+
+def test_error_saves_time_and_detail_but_not_at_the_submit_page(world, factory, sign_in, client):
+    running = factory.attempt(world["proctored"], world["alice"], "started",
+                              started_minutes_ago=20)
+    db.session.commit()
+    sign_in(world["alice"])
+    response = put(client, running.id, action="error", detail="pingFailed: app closed")
+    assert response.json["exam_attempt_id"] == running.id
+    errored = db.session.get(Attempt, running.id)
+    assert errored.status == "error" and errored.is_resumable
+    assert errored.time_remaining_seconds == pytest.approx(40 * 60, abs=5)
+    assert attempts.history_of(running.id)[-1].reason == "pingFailed: app closed"
+
+    submitting = factory.attempt(world["timed"], world["alice"], "ready_to_submit",
+                                 started_minutes_ago=5)
+    db.session.commit()
+    response = put(client, submitting.id, action="error", detail="ping failed")
+    assert response.status_code == 200 and response.json["exam_attempt_id"] is False
+    assert db.session.get(Attempt, submitting.id).status == "ready_to_submit"
+
+
+def test_mark_ready_to_resume_is_for_course_staff_with_user_id(world, factory, sign_in, client):
+    attempt = factory.attempt(world["proctored"], world["alice"], "error", is_resumable=True)
+    db.session.commit()
+    sign_in(world["alice"])
+    assert put(client, attempt.id, action="mark_ready_to_resume").status_code == 403
+    sign_in(world["staff"])
+    assert put(client, attempt.id, action="mark_ready_to_resume").status_code == 403
+    wrong = put(client, attempt.id, action="mark_ready_to_resume", user_id=world["bob"].id)
+    assert wrong.status_code == 400
+    ok = put(client, attempt.id, action="mark_ready_to_resume", user_id=world["alice"].id)
+    assert ok.status_code == 200
+    assert db.session.get(Attempt, attempt.id).ready_to_resume
+    # The learner's next "create" resumes with the saved time.
+    sign_in(world["alice"])
+    resumed = client.post(f"{API}/attempt", json={"exam_id": world["proctored"].id,
+                                                  "attempt_proctored": "true"})
+    assert resumed.status_code == 200 and resumed.json["exam_attempt_id"] != attempt.id
+
+
+def test_reset_attempt_returns_the_new_attempt(world, factory, sign_in, client):
+    practice = factory.exam("practice")
+    old = factory.attempt(practice, world["alice"], "submitted")
+    db.session.commit()
+    sign_in(world["alice"])
+    response = put(client, old.id, action="reset_attempt")
+    assert response.status_code == 200
+    new_id = response.json["exam_attempt_id"]
+    assert new_id != old.id
+    assert db.session.get(Attempt, old.id).status == "onboarding_reset"
+    assert db.session.get(Attempt, new_id).status == "created"
+    # Not for real exams.
+    real = factory.attempt(world["timed"], world["alice"], "submitted")
+    db.session.commit()
+    assert put(client, real.id, action="reset_attempt").status_code == 400
+
+
+def test_decline(world, factory, sign_in, client):
+    other = factory.exam("proctored")
+    attempt = factory.attempt(world["proctored"], world["alice"], "created")
+    db.session.commit()
+    sign_in(world["bob"])
+    assert put(client, attempt.id, action="decline").status_code == 403
+    sign_in(world["alice"])
+    assert put(client, attempt.id, action="decline").status_code == 200
+    assert db.session.get(Attempt, attempt.id).status == "declined"
+    # Declining at creation cascades to the course's other unstarted proctored exams.
+    sign_in(world["bob"])
+    client.post(f"{API}/attempt", json={"exam_id": other.id, "attempt_proctored": "false"})
+    assert attempts.current_attempt(world["proctored"], world["bob"]).status == "declined"
+
+
+# Other reads -------------------------------------------------------------------------------
+
+
+def test_timer_payload_and_active_attempt(world, factory, sign_in, client):
+    sign_in(world["alice"])
+    empty = client.get(f"{API}/attempt").json
+    assert empty["timer_ends"] is None and empty["server_time"]
+    attempt = factory.attempt(world["timed"], world["alice"], "started", started_minutes_ago=2)
+    db.session.commit()
+    for url in (f"{API}/attempt", f"{API}/active_attempt"):
+        data = client.get(url).json
+        assert data["attempt_id"] == attempt.id and data["timer_ends"]
+    sign_in(world["bob"])
+    assert "attempt_id" not in client.get(f"{API}/active_attempt").json
+    forbidden = client.get(f"{API}/active_attempt?user_id={world['alice'].id}")
+    assert forbidden.status_code == 403
+
+
+def test_exam_and_attempt_for_a_content_id(world, factory, sign_in, client):
+    sign_in(world["alice"])
+    url = f"{API}/attempt/course_id/{ENCODED_COURSE}?content_id=proctored-1&is_learning_mfe=true"
+    data = client.get(url).json
+    exam = data["exam"]
+    assert exam["type"] == "proctored" and exam["attempt"] == {}
+    assert exam["total_time"] == "1 hour" and exam["passed_due_date"] is False
+    assert exam["onboarding_link"] == f"/courses/{ENCODED_COURSE}/exams/onboarding-1"
+    assert exam["prerequisite_status"]["are_prerequisites_satisifed"] is True
+    assert data["active_attempt"] == {} and data["server_time"]
+    factory.attempt(world["proctored"], world["alice"], "started", started_minutes_ago=3)
+    db.session.commit()
+    data = client.get(url).json
+    assert data["exam"]["attempt"]["attempt_status"] == "started"
+    assert data["active_attempt"]["attempt_id"] == data["exam"]["attempt"]["attempt_id"]
+    assert data["timer_ends"] == data["active_attempt"]["timer_ends"]
+    # Unknown content: an empty exam, as edx-proctoring answers.
+    assert client.get(f"{API}/attempt/course_id/{ENCODED_COURSE}?content_id=nope").json[
+        "exam"] == {}
+    # Another learner's view needs course staff.
+    sign_in(world["bob"])
+    assert client.get(url + f"&user_id={world['alice'].id}").status_code == 403
+    sign_in(world["staff"])
+    staff_view = client.get(url + f"&user_id={world['alice'].id}").json
+    assert staff_view["exam"]["attempt"]["attempt_status"] == "started"
+    assert client.get(url + "&user_id=x").status_code == 400
+
+
+def test_settings_and_review_policy(world, factory, sign_in, client):
+    from proctor_web.services import exams
+
+    exams.set_review_policy(world["proctored"], "Closed book.", None, factory.now)
+    db.session.commit()
+    sign_in(world["alice"])
+    settings = client.get(f"{API}/settings/exam_id/{world['proctored'].id}/").json
+    assert settings["provider_name"] == "Mock Proctoring Service"
+    assert settings["proctoring_escalation_email"] == "exams@course.example"
+    assert settings["exam_proctoring_backend"]["instructions"]
+    assert client.get(f"{API}/settings/exam_id/{world['timed'].id}/").json[
+        "exam_proctoring_backend"] == {}
+    policy = client.get(f"{API}/review_policy/exam_id/{world['proctored'].id}/").json
+    assert policy["review_policy"] == "Closed book."
+    assert client.get(f"{API}/review_policy/exam_id/{world['timed'].id}/").json[
+        "review_policy"] is None
+    assert client.get(f"{API}/settings/exam_id/424242/").status_code == 404
+    outsider = factory.user()
+    db.session.commit()
+    sign_in(outsider)
+    assert client.get(f"{API}/settings/exam_id/{world['proctored'].id}/").status_code == 403
+    assert client.get(f"{API}/review_policy/exam_id/{world['proctored'].id}/").status_code == 403
+
+
+def test_review_status_acknowledgement(world, factory, sign_in, client, app, monkeypatch):
+    attempt = factory.attempt(world["proctored"], world["alice"], "verified")
+    db.session.commit()
+    sign_in(world["alice"])
+    assert client.put(f"{API}/attempt/{attempt.id}/review_status").status_code == 404
+    monkeypatch.setitem(app.config, "EXAM_VIEWABLE_PAST_DUE", True)
+    sign_in(world["bob"])
+    assert client.put(f"{API}/attempt/{attempt.id}/review_status").status_code == 403
+    sign_in(world["alice"])
+    assert client.put(f"{API}/attempt/{attempt.id}/review_status").status_code == 200
+    assert db.session.get(Attempt, attempt.id).is_status_acknowledged
+
+
+def test_active_exams_for_user_checks_ownership(world, factory, sign_in, client):
+    attempt = factory.attempt(world["timed"], world["alice"], "started", started_minutes_ago=1)
+    db.session.add(Allowance(user_id=world["alice"].id, exam_id=world["timed"].id,
+                             key="additional_time_granted", value="15",
+                             created=factory.now, modified=factory.now))
+    db.session.commit()
+    url = f"{API}/active_exams_for_user?course_id={ENCODED_COURSE}"
+    sign_in(world["alice"])
+    mine = client.get(url).json
+    assert [item["attempt"]["attempt_id"] for item in mine] == [attempt.id]
+    assert mine[0]["allowances"] == [{"key": "additional_time_granted", "value": "15"}]
+    assert client.get(url + f"&user_id={world['alice'].id}").status_code == 200
+    sign_in(world["bob"])
+    assert client.get(url).json == []
+    assert client.get(url + f"&user_id={world['alice'].id}").status_code == 403
+    assert client.get(f"{API}/active_exams_for_user").status_code == 400
+    sign_in(world["staff"])
+    assert len(client.get(url + f"&user_id={world['alice'].id}").json) == 1
+
+
+def test_onboarding_status(world, factory, sign_in, client):
+    url = f"/api/edx_proctoring/v1/user_onboarding/status?course_id={ENCODED_COURSE}"
+    sign_in(world["alice"])
+    data = client.get(url).json
+    assert data["onboarding_status"] is None
+    assert data["onboarding_link"] == f"/courses/{ENCODED_COURSE}/exams/onboarding-1"
+    assert data["onboarding_past_due"] is False
+    factory.attempt(world["onboarding"], world["alice"], "verified")
+    db.session.commit()
+    data = client.get(url).json
+    assert data["onboarding_status"] == "verified" and data["expiration_date"]
+    assert client.get("/api/edx_proctoring/v1/user_onboarding/status").status_code == 400
+    assert client.get(url + "&username=bob").status_code == 403
+    sign_in(world["staff"])
+    assert client.get(url + "&username=alice").json["onboarding_status"] == "verified"
+    assert client.get(url + "&username=nobody").status_code == 404
+    assert client.get(
+        "/api/edx_proctoring/v1/user_onboarding/status?course_id=course-v1:None+X+Y"
+    ).status_code == 404
+
+
+def test_csrf_token_endpoint_and_header(app, world, sign_in, client, monkeypatch):
+    monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", True)
+    sign_in(world["alice"])
+    body = {"exam_id": world["timed"].id, "start_clock": "true"}
+    refused = client.post(f"{API}/attempt", json=body)
+    assert refused.status_code == 400 and "CSRF" in refused.json["detail"]
+    token = client.get("/csrf/api/v1/token").json["csrfToken"]
+    accepted = client.post(f"{API}/attempt", json=body, headers={"X-CSRFToken": token})
+    assert accepted.status_code == 200
+
+
+# Open edX's special-exams client -----------------------------------------------------------
+
+
+def test_a_special_exams_client_drives_a_timed_and_a_proctored_exam(world, sign_in, client):
+    """The calls @edx/frontend-lib-special-exams makes, in its order, reading its fields."""
+    sign_in(world["alice"])
+
+    def sequence(content_id):
+        return client.get(f"{API}/attempt/course_id/{ENCODED_COURSE}?content_id={content_id}"
+                          "&is_learning_mfe=true").json
+
+    # Timed: the entrance shows exam.total_time; "start" posts start_clock.
+    data = sequence("timed-1")
+    assert data["exam"]["type"] == "timed" and data["exam"]["total_time"] == "30 minutes"
+    client.post(f"{API}/attempt", json={"exam_id": data["exam"]["id"], "start_clock": "true",
+                                        "attempt_proctored": "false"})
+    attempt = sequence("timed-1")["exam"]["attempt"]
+    assert attempt["attempt_status"] == "started" and attempt["time_remaining_seconds"] > 0
+    poll = client.get(attempt["exam_started_poll_url"]).json
+    assert poll["status"] == "started" and poll["accessibility_time_string"]
+    put(client, attempt["attempt_id"], action="stop")
+    put(client, attempt["attempt_id"], action="submit")
+    assert sequence("timed-1")["exam"]["attempt"]["attempt_status"] == "submitted"
+
+    # Proctored: create, download software, poll until ready, start, stop, submit.
+    data = sequence("proctored-1")
+    exam_id = data["exam"]["id"]
+    settings = client.get(f"{API}/settings/exam_id/{exam_id}/").json
+    assert settings["exam_proctoring_backend"]["download_url"]
+    client.post(f"{API}/attempt", json={"exam_id": exam_id, "attempt_proctored": "true",
+                                        "start_clock": "false"})
+    attempt = sequence("proctored-1")["exam"]["attempt"]
+    assert attempt["attempt_status"] == "created" and attempt["software_download_url"]
+    put(client, attempt["attempt_id"], action="click_download_software")
+    assert client.get(attempt["exam_started_poll_url"]).json["status"] == "ready_to_start"
+    client.get(f"{API}/review_policy/exam_id/{exam_id}/")
+    put(client, attempt["attempt_id"], action="start")
+    running = sequence("proctored-1")
+    assert running["active_attempt"]["attempt_status"] == "started"
+    assert running["active_attempt"]["taking_as_proctored"] is True
+    put(client, attempt["attempt_id"], action="stop")
+    put(client, attempt["attempt_id"], action="submit")
+    assert sequence("proctored-1")["exam"]["attempt"]["attempt_status"] == "submitted"

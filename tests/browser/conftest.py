@@ -1,0 +1,239 @@
+"""Browser tests: the real app served on 127.0.0.1, driven by Debian's Chromium.
+
+Fixtures for every browser test (learner and instructor alike):
+
+- ``live_server`` (session): the app from ``create_app`` served by werkzeug on 127.0.0.1 on a
+  free port, in a thread, against its own file SQLite database with the schema built by
+  ``create_all`` and the demo data loaded by the ``proctor demo`` command. It exposes ``.url``
+  (no trailing slash) and ``.app`` (use ``with live_server.app.app_context():`` to read or
+  change rows; commit your changes so the server sees them).
+- ``browser`` (session): a headless Chromium (``/usr/bin/chromium``, no download).
+- ``page``: a fresh browser context and page per test, closed afterwards.
+- ``login(page, username, password)``: signs in through the login form.
+- ``shot(page, name)``: saves a full-page PNG under ``test-artifacts/screenshots/``.
+- ``fresh_learner()``: a new learner enrolled in the demo course; returns (username, password).
+
+The mock backend reports readiness ``MOCK_READY_AFTER_SECONDS`` after the system check click
+so that proctored flows complete in a couple of seconds.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from werkzeug.serving import make_server
+
+from proctor_web import create_app
+from proctor_web.backends import register_builtin
+from proctor_web.backends.mock import MockBackend
+from proctor_web.extensions import db
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+MOCK_READY_AFTER_SECONDS = 1
+ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
+
+DEMO_PASSWORDS = {
+    "staff": "staff-demo-pass",
+    "instructor": "instructor-demo-pass",
+    "alice": "alice-demo-pass",
+    "bob": "bob-demo-pass",
+}
+
+
+class WorkerMockBackend(MockBackend):
+    """The mock provider plus a browser worker script (``javascript_url``)."""
+
+    optional_settings = (*MockBackend.optional_settings, "javascript_url")
+    javascript_url: str | None = None
+
+    def get_javascript(self) -> str | None:
+        return self.javascript_url
+
+
+class ExamCodeMockBackend(MockBackend):
+    """A desktop-software provider without step-by-step instructions (the RPNow kind)."""
+
+    def get_proctoring_config(self, locale: str = "en") -> dict[str, Any]:
+        return {"name": "Desktop Proctor", "instructions": [], "rules": {},
+                "download_url": self.software_download_url}
+
+
+register_builtin("mock_worker", WorkerMockBackend)
+register_builtin("mock_exam_code", ExamCodeMockBackend)
+
+#: Worker scripts served at /test-support/<name>.js; tests may add their own before use.
+TEST_WORKERS: dict[str, str] = {
+    # Starts and ends sessions, but every ping fails: the desktop app "crashed".
+    "failing-ping": """
+self.onmessage = function (event) {
+  var type = event.data.type;
+  if (type === "startExamAttempt") self.postMessage({type: "examAttemptStarted"});
+  else if (type === "endExamAttempt") self.postMessage({type: "examAttemptEnded"});
+  else if (type === "ping") self.postMessage({type: "pingFailed", error: "desktop app closed"});
+};
+""",
+    # The desktop app refuses to start.
+    "failing-start": """
+self.onmessage = function (event) {
+  if (event.data.type === "startExamAttempt") {
+    self.postMessage({type: "examAttemptStartFailed", error: "camera not found"});
+  }
+};
+""",
+}
+
+
+@dataclass
+class LiveServer:
+    url: str
+    app: Flask
+
+    def path(self, path: str) -> str:
+        return self.url + path
+
+
+def live_server_config(database_url: str) -> dict[str, Any]:
+    return {
+        "TESTING": True,
+        # Unexpected errors become a 500 page in the browser instead of killing the thread.
+        "PROPAGATE_UNEXPECTED": False,
+        "SECRET_KEY": "browser-test-secret-key",
+        "DATABASE_URL": database_url,
+        "SITE_URL": "http://127.0.0.1",
+        "BACKENDS": {
+            "DEFAULT": "mock",
+            "null": {},
+            "mock": {"ready_after_seconds": MOCK_READY_AFTER_SECONDS},
+            "mock_worker": {"class": "mock_worker", "ready_after_seconds": 0,
+                            "ping_interval": 2,
+                            "javascript_url": "/test-support/failing-ping.js"},
+            "mock_worker_nostart": {"class": "mock_worker", "ready_after_seconds": 0,
+                                    "javascript_url": "/test-support/failing-start.js"},
+            "mock_exam_code": {"class": "mock_exam_code", "ready_after_seconds": 3600},
+        },
+        "WTF_CSRF_ENABLED": True,
+        # Short enough that pages move on by themselves within a test.
+        "TIMER_POLL_SECONDS": 2,
+    }
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    database = tmp_path_factory.mktemp("browser") / "proctor_browser.sqlite3"
+    app = create_app(live_server_config("sqlite:///" + str(database)))
+
+    @app.route("/test-support/<name>.js")
+    def test_worker(name: str):
+        if name not in TEST_WORKERS:
+            return "", 404
+        return TEST_WORKERS[name], 200, {"Content-Type": "text/javascript"}
+
+    with app.app_context():
+        db.create_all()
+    result = app.test_cli_runner().invoke(args=["proctor", "demo"])
+    assert result.exit_code == 0, result.output
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
+    thread.start()
+    try:
+        yield LiveServer(f"http://127.0.0.1:{server.server_port}", app)
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        with app.app_context():
+            db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1100, "height": 900}, locale="en-US")
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    try:
+        yield page
+    finally:
+        context.close()
+
+
+def _login(live_server: LiveServer) -> Callable[..., None]:
+    def login(page, username: str, password: str | None = None) -> None:
+        page.goto(live_server.path("/login"))
+        page.fill("#username", username)
+        page.fill("#password", password or DEMO_PASSWORDS[username])
+        page.click("button[type=submit]")
+        page.wait_for_load_state()
+        assert "/login" not in page.url, f"sign-in as {username} failed"
+
+    return login
+
+
+@pytest.fixture
+def login(live_server: LiveServer) -> Callable[..., None]:
+    return _login(live_server)
+
+
+@pytest.fixture
+def shot() -> Callable[..., Path]:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+
+    def take(page, name: str) -> Path:
+        safe = re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-")
+        path = SCREENSHOTS / f"{safe}.png"
+        page.screenshot(path=str(path), full_page=True)
+        return path
+
+    return take
+
+
+DEMO_COURSE_ID = "course-v1:DemoX+PROC101+2026"
+_learner_numbers = iter(range(1, 1_000_000))
+
+
+@pytest.fixture
+def fresh_learner(live_server: LiveServer) -> Callable[..., tuple[str, str]]:
+    """Each call makes a new enrolled learner, so tests never share attempts."""
+    from proctor_web.models import utcnow
+    from proctor_web.services import courses
+
+    def make(course_id: str = DEMO_COURSE_ID, prefix: str = "learner") -> tuple[str, str]:
+        username = f"{prefix}{next(_learner_numbers)}"
+        password = f"{username}-password"
+        with live_server.app.app_context():
+            now = utcnow()
+            user = courses.create_user(username, password, now, email=f"{username}@example.com",
+                                       full_name=username.title())
+            courses.enroll(user, course_id, now)
+            db.session.commit()
+        return username, password
+
+    return make
