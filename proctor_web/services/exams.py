@@ -12,10 +12,10 @@ from sqlalchemy import select
 
 from proctor_web.backends import get_backend
 from proctor_web.backends.base import ExamData, ProctoringBackend
-from proctor_web.errors import AlreadyExists, BadRequest, NotFound
+from proctor_web.errors import AlreadyExists, BackendError, BadRequest, NotFound
 from proctor_web.extensions import db
 from proctor_web.models import Course, Exam, ExamType, ReviewPolicy, ReviewPolicyHistory, User
-from proctor_web.services import courses
+from proctor_web.services import courses, provider_sync
 from proctor_web.services.validation import (
     parse_bool,
     parse_datetime,
@@ -118,7 +118,7 @@ def create_exam(
     db.session.add(exam)
     db.session.flush()
     log.info("exam %s created in %s by %s", exam.id, course_id, actor.username if actor else "-")
-    sync_with_provider(exam)
+    sync_with_provider(exam, now)
     return exam
 
 
@@ -132,7 +132,7 @@ def update_exam(exam: Exam, data: Mapping[str, Any], actor: User | None, now: da
         db.session.flush()
         log.info("exam %s updated (%s) by %s", exam.id, ", ".join(sorted(changed)),
                  actor.username if actor else "-")
-        sync_with_provider(exam)
+        sync_with_provider(exam, now)
     return exam
 
 
@@ -227,7 +227,7 @@ def set_review_policy(
         policy.modified = now
     db.session.flush()
     db.session.refresh(exam, ["review_policy"])
-    sync_with_provider(exam)
+    sync_with_provider(exam, now)
     return policy
 
 
@@ -275,15 +275,17 @@ def exam_data(exam: Exam) -> ExamData:
     )
 
 
-def sync_with_provider(exam: Exam) -> None:
-    """Tell the exam's provider about it and keep the id it answers with."""
-    backend = backend_for(exam)
-    if backend is None:
+def sync_with_provider(exam: Exam, now: datetime) -> None:
+    """Tell the exam's provider about it now; if the provider is unreachable, the save
+    still succeeds and ``flask proctor sweep`` pushes the exam later."""
+    if backend_for(exam) is None:
         return
-    external_id = backend.on_exam_saved(exam_data(exam))
-    if external_id and external_id != exam.external_id:
-        exam.external_id = external_id
-        db.session.flush()
+    try:
+        with db.session.begin_nested():
+            provider_sync.push_exam(exam, now)
+    except BackendError as error:
+        log.warning("exam %s not pushed to %s yet (the sweep will retry): %s", exam.id,
+                    exam.backend, error.message)
 
 
 def course_of(exam: Exam) -> Course | None:

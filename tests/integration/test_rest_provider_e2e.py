@@ -27,7 +27,7 @@ import pytest
 import requests
 from aiosmtpd.controller import Controller
 from flask import Flask, has_app_context
-from sqlalchemy import select
+from sqlalchemy import func, select
 from werkzeug.serving import make_server
 
 from proctor_web import create_app
@@ -92,6 +92,13 @@ def control(provider_url: str, path: str, body: dict[str, Any] | None = None) ->
     response = requests.post(f"{provider_url}/_control/{path}", json=body or {}, timeout=10)
     assert response.status_code == 200, response.text
     return response.json()
+
+
+def pending_emails() -> int:
+    end_read()
+    return db.session.execute(
+        select(func.count()).select_from(EmailMessage).where(EmailMessage.status == "pending")
+    ).scalar_one()
 
 
 def provider_state(provider_url: str) -> dict[str, Any]:
@@ -262,7 +269,10 @@ def test_proctored_exam_from_registration_to_review(live, outcome, final_status,
         assert verified["X-Proctor-Template"] == "attempt_verified"
         assert verified["X-Envelope-To"] == "lena@example.org"
         assert "Final Exam" in verified.get_payload()[1].get_payload(decode=True).decode()
-    # The submitted email was queued here, outside a request: the sweep sends it.
+    # The submitted email was queued here, outside a request: the sweep sends it. Wait
+    # until the server has committed its own deliveries first: on SQLite a sweep that read
+    # before that commit could not write afterwards.
+    wait_for(lambda: pending_emails() == 1)
     result = live.app.test_cli_runner().invoke(args=["proctor", "sweep"])
     assert "Sent 1 email(s)." in result.output, result.output
     templates = sorted(m["X-Proctor-Template"] for m in live.inbox.messages)
