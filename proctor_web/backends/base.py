@@ -108,6 +108,25 @@ class NormalisedReview:
     video_url: str | None = None
 
 
+class SilentAttemptEvents:
+    """For providers that learn nothing from our attempt events: their own software runs
+    the session (RPNow), or there is no provider at all (null, mock)."""
+
+    def start_exam_attempt(self, exam_external_id: str | None, attempt_external_id: str) -> None:
+        return None
+
+    def stop_exam_attempt(self, exam_external_id: str | None, attempt_external_id: str) -> None:
+        return None
+
+    def mark_erroneous_exam_attempt(
+        self, exam_external_id: str | None, attempt_external_id: str
+    ) -> None:
+        return None
+
+    def remove_exam_attempt(self, exam_external_id: str | None, attempt_external_id: str) -> bool:
+        return True
+
+
 class ProctoringBackend(ABC):
     """Base class of every backend. Subclasses declare their settings in ``settings``."""
 

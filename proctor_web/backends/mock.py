@@ -9,10 +9,15 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from proctor_web.backends.base import AttemptRegistration, ExamData, ProctoringBackend
+from proctor_web.backends.base import (
+    AttemptRegistration,
+    ExamData,
+    ProctoringBackend,
+    SilentAttemptEvents,
+)
 
 
-class MockBackend(ProctoringBackend):
+class MockBackend(SilentAttemptEvents, ProctoringBackend):
     verbose_name = "Mock Proctoring Service"
     optional_settings: ClassVar[tuple[str, ...]] = ("ready_after_seconds", "software_download_url")
 
@@ -28,20 +33,6 @@ class MockBackend(ProctoringBackend):
 
     def register_exam_attempt(self, registration: AttemptRegistration) -> str:
         return registration.attempt_code
-
-    def start_exam_attempt(self, exam_external_id: str | None, attempt_external_id: str) -> None:
-        return None
-
-    def stop_exam_attempt(self, exam_external_id: str | None, attempt_external_id: str) -> None:
-        return None
-
-    def mark_erroneous_exam_attempt(
-        self, exam_external_id: str | None, attempt_external_id: str
-    ) -> None:
-        return None
-
-    def remove_exam_attempt(self, exam_external_id: str | None, attempt_external_id: str) -> bool:
-        return True
 
     def get_software_download_url(self) -> str | None:
         return self.software_download_url

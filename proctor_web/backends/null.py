@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-from proctor_web.backends.base import AttemptRegistration, ExamData, ProctoringBackend
+from proctor_web.backends.base import (
+    AttemptRegistration,
+    ExamData,
+    ProctoringBackend,
+    SilentAttemptEvents,
+)
 
 
-class NullBackend(ProctoringBackend):
+class NullBackend(SilentAttemptEvents, ProctoringBackend):
     verbose_name = "No proctoring"
 
     def on_exam_saved(self, exam: ExamData) -> str | None:
@@ -13,20 +18,6 @@ class NullBackend(ProctoringBackend):
 
     def register_exam_attempt(self, registration: AttemptRegistration) -> str:
         return registration.attempt_code
-
-    def start_exam_attempt(self, exam_external_id: str | None, attempt_external_id: str) -> None:
-        return None
-
-    def stop_exam_attempt(self, exam_external_id: str | None, attempt_external_id: str) -> None:
-        return None
-
-    def mark_erroneous_exam_attempt(
-        self, exam_external_id: str | None, attempt_external_id: str
-    ) -> None:
-        return None
-
-    def remove_exam_attempt(self, exam_external_id: str | None, attempt_external_id: str) -> bool:
-        return True
 
     def get_software_download_url(self) -> str | None:
         return None

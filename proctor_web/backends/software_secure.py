@@ -26,6 +26,7 @@ from proctor_web.backends.base import (
     ProctoringBackend,
     ProviderUnavailable,
     RegistrationRefused,
+    SilentAttemptEvents,
 )
 from proctor_web.errors import BadRequest, WebhookAuthError
 
@@ -58,7 +59,7 @@ def attempt_code_from_cookie(secret_key: str, value: str | None) -> str | None:
     return code if isinstance(code, str) else None
 
 
-class SoftwareSecureBackend(ProctoringBackend):
+class SoftwareSecureBackend(SilentAttemptEvents, ProctoringBackend):
     verbose_name = "RPNow"
     required_settings: ClassVar[tuple[str, ...]] = (
         "organization",
@@ -179,20 +180,6 @@ class SoftwareSecureBackend(ProctoringBackend):
 
     def on_exam_saved(self, exam: ExamData) -> str | None:
         return exam.external_id
-
-    def start_exam_attempt(self, exam_external_id: str | None, attempt_external_id: str) -> None:
-        return None
-
-    def stop_exam_attempt(self, exam_external_id: str | None, attempt_external_id: str) -> None:
-        return None
-
-    def mark_erroneous_exam_attempt(
-        self, exam_external_id: str | None, attempt_external_id: str
-    ) -> None:
-        return None
-
-    def remove_exam_attempt(self, exam_external_id: str | None, attempt_external_id: str) -> bool:
-        return True
 
     def get_software_download_url(self) -> str | None:
         return self.software_download_url or None
