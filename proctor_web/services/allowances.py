@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from proctor_web.errors import BadRequest, InvalidTransition, NotFound, ProctorError
 from proctor_web.extensions import db
@@ -153,6 +153,8 @@ class BulkResult:
     user: str
     ok: bool
     message: str = ""
+    user_id: int | None = None
+    field: str = ""
 
 
 def set_allowances_bulk(
@@ -171,9 +173,137 @@ def set_allowances_bulk(
                 with db.session.begin_nested():
                     set_allowance(exam, user, key, value, actor, now)
             except ProctorError as error:
-                results.append(BulkResult(exam.id, user.username, False, error.message))
+                results.append(BulkResult(exam.id, user.username, False, error.message, user.id,
+                                          str(error.extra.get("field", ""))))
             else:
-                results.append(BulkResult(exam.id, user.username, True))
+                results.append(BulkResult(exam.id, user.username, True, "", user.id))
+    return results
+
+
+ALLOWANCE_TYPES = (
+    AllowanceKey.ADDITIONAL_TIME_GRANTED.value,
+    TIME_MULTIPLIER,
+    AllowanceKey.REVIEW_POLICY_EXCEPTION.value,
+)
+
+
+def check_value_shape(key: str, value: object) -> None:
+    """Refuse a type or value that cannot be right for any exam, before touching anything."""
+    if key not in ALLOWANCE_TYPES:
+        raise BadRequest(
+            f"allowance_type: expected one of {', '.join(ALLOWANCE_TYPES)}; got {key!r}.",
+            field="allowance_type",
+        )
+    if key == TIME_MULTIPLIER:
+        minutes_from_multiplier(1, str(value if value is not None else ""))
+        return
+    text = str(value if value is not None else "").strip()
+    if key == AllowanceKey.ADDITIONAL_TIME_GRANTED.value:
+        if not text.isdigit() or not 1 <= int(text) <= MAX_EXTRA_MINUTES:
+            raise BadRequest(
+                f"value: extra time is a whole number of minutes from 1 to {MAX_EXTRA_MINUTES}, "
+                f"got {value!r}.",
+                field="allowance_value",
+            )
+        return
+    if not text:
+        raise BadRequest("value: the review policy exception needs some text.",
+                         field="allowance_value")
+    if len(text) > 255:
+        raise BadRequest("value: at most 255 characters.", field="allowance_value")
+
+
+def split_list(value: object) -> list[str]:
+    """Comma-, semicolon- or line-separated input ("a, b" or a list) as distinct items."""
+    if value is None:
+        return []
+    parts: list[str] = []
+    items = value if isinstance(value, (list, tuple)) else [value]
+    for item in items:
+        for chunk in str(item).replace(";", ",").replace("\n", ",").split(","):
+            chunk = chunk.strip()
+            if chunk and chunk not in parts:
+                parts.append(chunk)
+    return parts
+
+
+def grant_allowances(
+    course_id: str,
+    exam_ids: object,
+    user_infos: object,
+    key: str,
+    value: object,
+    actor: User | None,
+    now: datetime,
+) -> list[BulkResult]:
+    """One allowance for several learners of a course on several of its exams.
+
+    Bad shape (type, value, no exams, no learners) raises before anything changes. Then each
+    learner and exam succeeds or fails on its own: a learner not enrolled in the course or an
+    exam of another course is a failed row, never a lookup outside the course.
+    """
+    from proctor_web.models import CourseMembership
+
+    check_value_shape(key, value)
+    wanted_exams = split_list(exam_ids)
+    if not wanted_exams:
+        raise BadRequest("exam_ids: choose at least one exam.", field="exam_ids")
+    bad = [e for e in wanted_exams if not e.isdigit()]
+    if bad:
+        raise BadRequest(f"exam_ids: expected exam ids, got {', '.join(bad)}.", field="exam_ids")
+    wanted_users = split_list(user_infos)
+    if not wanted_users:
+        raise BadRequest("user_info: enter at least one username or email.", field="user_info")
+    if len(wanted_users) * len(wanted_exams) > 5000:
+        raise BadRequest("Too many learners and exams at once; at most 5000 pairs.",
+                         field="user_info")
+
+    ids = [int(e) for e in wanted_exams]
+    found_exams = {
+        exam.id: exam
+        for exam in db.session.execute(
+            select(Exam).where(Exam.id.in_(ids), Exam.course_id == course_id)
+        ).scalars()
+    }
+    lowered = [u.lower() for u in wanted_users]
+    numbers = [int(u) for u in wanted_users if u.isdigit() and len(u) < 18]
+    members = db.session.execute(
+        select(User)
+        .join(CourseMembership, CourseMembership.user_id == User.id)
+        .where(
+            CourseMembership.course_id == course_id,
+            CourseMembership.is_active.is_(True),
+            User.username.in_(wanted_users)
+            | func.lower(User.email).in_(lowered)
+            | User.id.in_(numbers),
+        )
+    ).scalars().all()
+    # Like ``courses.resolve_user``: an id, then a username, then an email.
+    by_id = {str(u.id): u for u in members}
+    by_name = {u.username: u for u in members}
+    by_email = {u.email.lower(): u for u in members if u.email}
+
+    results: list[BulkResult] = []
+    users: list[User] = []
+    for info in wanted_users:
+        user = by_id.get(info) or by_name.get(info) or by_email.get(info.lower())
+        if user is None:
+            for exam_id in ids:
+                results.append(BulkResult(exam_id, info, False,
+                                          f"No learner {info!r} in this course.",
+                                          field="user_info"))
+        elif user not in users:
+            users.append(user)
+    exam_list: list[Exam] = []
+    for exam_id in ids:
+        if exam_id in found_exams:
+            exam_list.append(found_exams[exam_id])
+        else:
+            for user in users:
+                results.append(BulkResult(exam_id, user.username, False,
+                                          f"Exam {exam_id} is not in this course.", user.id,
+                                          "exam_ids"))
+    results.extend(set_allowances_bulk(exam_list, users, key, value, actor, now))
     return results
 
 

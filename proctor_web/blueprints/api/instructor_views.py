@@ -1,3 +1,393 @@
-"""Course-staff JSON endpoints (issue 5)."""
+"""Course-staff JSON endpoints, on edx-proctoring's paths with its field names and codes.
 
-from proctor_web.blueprints.api import bp  # noqa: F401
+Each view: load (404), authorise (403: course or global staff; anonymous callers get 401),
+one service call, commit once, JSON. Refusals are ``{"detail": ..., "field"?: ...}``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from flask import Response, jsonify, request, url_for
+from flask_login import current_user, login_required
+
+from proctor_web.blueprints.api import bp
+from proctor_web.errors import BadRequest, NotFound, PermissionDenied, ProctorError
+from proctor_web.extensions import db
+from proctor_web.models import Allowance, Attempt, Exam, User, utcnow
+from proctor_web.services import allowances, courses, exams, instructor
+from proctor_web.services.attempts import Actor, remove_attempt
+from proctor_web.services.validation import parse_int
+
+PE = "/v1/proctored_exam"
+
+
+class Unprocessable(ProctorError):
+    """edx-proctoring answers 422 to an exam registration it cannot use."""
+
+    status = 422
+
+
+# Serialisation ----------------------------------------------------------------------------
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def exam_json(exam: Exam) -> dict[str, Any]:
+    return {
+        "id": exam.id,
+        "course_id": exam.course_id,
+        "content_id": exam.content_id,
+        "external_id": exam.external_id,
+        "exam_name": exam.exam_name,
+        "time_limit_mins": exam.time_limit_mins,
+        "is_proctored": exam.is_proctored,
+        "is_practice_exam": exam.is_practice_exam,
+        "is_active": exam.is_active,
+        "due_date": _iso(exam.due_date),
+        "hide_after_due": exam.hide_after_due,
+        "backend": exam.backend,
+    }
+
+
+def user_json(user: User) -> dict[str, Any]:
+    return {"id": user.id, "username": user.username, "email": user.email}
+
+
+def attempt_json(attempt: Attempt) -> dict[str, Any]:
+    return {
+        "id": attempt.id,
+        "created": _iso(attempt.created),
+        "modified": _iso(attempt.modified),
+        "user": user_json(attempt.user),
+        "started_at": _iso(attempt.started_at),
+        "completed_at": _iso(attempt.completed_at),
+        "external_id": attempt.external_id,
+        "status": attempt.status,
+        "proctored_exam": exam_json(attempt.exam),
+        "allowed_time_limit_mins": attempt.allowed_time_limit_mins,
+        "attempt_code": attempt.attempt_code,
+        "is_sample_attempt": attempt.is_sample_attempt,
+        "taking_as_proctored": attempt.taking_as_proctored,
+        "review_policy_id": attempt.review_policy_id,
+        "is_status_acknowledged": attempt.is_status_acknowledged,
+        "time_remaining_seconds": attempt.time_remaining_seconds,
+        "is_resumable": attempt.is_resumable,
+        "ready_to_resume": attempt.ready_to_resume,
+        "resumed": attempt.resumed,
+    }
+
+
+def allowance_json(allowance: Allowance) -> dict[str, Any]:
+    return {
+        "id": allowance.id,
+        "created": _iso(allowance.created),
+        "modified": _iso(allowance.modified),
+        "user": user_json(allowance.user),
+        "key": allowance.key,
+        "value": allowance.value,
+        "proctored_exam": exam_json(allowance.exam),
+    }
+
+
+# Input and access -------------------------------------------------------------------------
+
+
+def _payload() -> Mapping[str, Any]:
+    """The JSON object or form body (edx clients send both)."""
+    if request.is_json:
+        data = request.get_json(silent=True)
+        if not isinstance(data, dict):
+            raise BadRequest("The body must be a JSON object.")
+        return data
+    return request.form
+
+
+def _require_manager(course_id: str) -> None:
+    if not instructor.course_access(current_user, course_id).can_manage:
+        raise PermissionDenied("You must be course staff to do this.")
+
+
+def _require_exam_manager(exam: Exam) -> None:
+    if not courses.can_manage(current_user, exam.course_id):
+        raise PermissionDenied("You must be course staff to do this.")
+
+
+def _exam_id(value: Any) -> int:
+    return parse_int(value, "exam_id", minimum=1)
+
+
+# Exams (edx #1-#4) ------------------------------------------------------------------------
+
+
+@bp.post(f"{PE}/exam")
+@login_required
+def exam_create() -> Response:
+    data = _payload()
+    course_id = str(data.get("course_id") or "").strip()
+    if not course_id:
+        raise BadRequest("course_id: this field is required.", field="course_id")
+    if courses.get_course(course_id) is None:
+        # A new course is created with its first exam: only global staff may do that.
+        if not current_user.is_staff:
+            raise PermissionDenied("You must be course staff to do this.")
+    else:
+        _require_manager(course_id)
+    fields = {k: data[k] for k in exams.EXAM_FIELDS if k in data}
+    exam = exams.create_exam(course_id, data.get("content_id"), fields, current_user, utcnow())
+    db.session.commit()
+    return jsonify({"exam_id": exam.id})
+
+
+@bp.put(f"{PE}/exam")
+@login_required
+def exam_update() -> Response:
+    data = _payload()
+    exam = exams.get_exam(_exam_id(data.get("exam_id")))
+    _require_exam_manager(exam)
+    fields = {k: data[k] for k in exams.EXAM_FIELDS if k in data}
+    exams.update_exam(exam, fields, current_user, utcnow())
+    db.session.commit()
+    return jsonify({"exam_id": exam.id})
+
+
+def _require_member(course_id: str) -> None:
+    if not instructor.is_member(current_user, course_id):
+        raise PermissionDenied("You are not enrolled in this course.")
+
+
+@bp.get(f"{PE}/exam/exam_id/<int:exam_id>")
+@login_required
+def exam_get(exam_id: int) -> Response:
+    exam = exams.get_exam(exam_id)
+    _require_member(exam.course_id)
+    return jsonify(exam_json(exam))
+
+
+@bp.get(f"{PE}/exam/course_id/<course_id>/content_id/<content_id>")
+@login_required
+def exam_get_by_content(course_id: str, content_id: str) -> Response:
+    exam = exams.get_exam_by_content_id(course_id, content_id)
+    _require_member(course_id)
+    return jsonify(exam_json(exam))
+
+
+@bp.get(f"{PE}/exam/course_id/<course_id>")
+@login_required
+def exam_list(course_id: str) -> Response:
+    instructor.course_access(current_user, course_id)  # 404 for an unknown course
+    _require_member(course_id)
+    return jsonify([exam_json(e) for e in exams.course_exams(course_id, active_only=True)])
+
+
+@bp.patch(f"{PE}/exam_registration/course_id/<course_id>")
+@login_required
+def exam_registration(course_id: str) -> Response:
+    if courses.get_course(course_id) is None:
+        if not current_user.is_staff:
+            raise PermissionDenied("You must be course staff to do this.")
+    else:
+        _require_manager(course_id)
+    items = request.get_json(silent=True)
+    if not isinstance(items, list):
+        raise Unprocessable("The body must be a JSON list of exams.")
+    try:
+        registered = exams.register_exams(course_id, items, current_user, utcnow())
+    except BadRequest as error:
+        raise Unprocessable(error.message) from None
+    db.session.commit()
+    return jsonify([{"exam_id": exam.id} for exam in registered])
+
+
+# Attempts (edx #7, #10, #29) --------------------------------------------------------------
+
+
+def _grouped(course_id: str, search: str) -> Response:
+    _require_manager(course_id)
+    filters = instructor.AttemptFilters(
+        search=search.strip()[:254], page=instructor.parse_page(request.args.get("page"))
+    )
+    page = instructor.list_attempts(course_id, filters)
+    results = []
+    for row in page.rows:
+        item = attempt_json(row.attempt)
+        item["exam_type"] = row.type.value
+        item["all_attempts"] = [attempt_json(row.attempt)] + [attempt_json(a) for a in row.earlier]
+        results.append(item)
+    return jsonify({
+        "proctored_exam_attempts": results,
+        "pagination_info": {
+            "has_previous": page.has_previous,
+            "has_next": page.has_next,
+            "current_page": page.page,
+            "total_pages": page.pages,
+            "count": page.total,
+        },
+        "attempt_url": url_for("api.attempts_grouped", course_id=course_id),
+    })
+
+
+@bp.get(f"{PE}/attempt/grouped/course_id/<course_id>")
+@login_required
+def attempts_grouped(course_id: str) -> Response:
+    return _grouped(course_id, "")
+
+
+@bp.get(f"{PE}/attempt/grouped/course_id/<course_id>/search/<path:search>")
+@login_required
+def attempts_grouped_search(course_id: str, search: str) -> Response:
+    return _grouped(course_id, search)
+
+
+@bp.delete(f"{PE}/attempt/<int:attempt_id>")
+@login_required
+def attempt_delete(attempt_id: int) -> Response:
+    attempt = db.session.get(Attempt, attempt_id)
+    if attempt is None:
+        raise NotFound(f"Attempt {attempt_id} does not exist.")
+    _require_exam_manager(attempt.exam)
+    remove_attempt(attempt, Actor.staff(current_user), utcnow(), "removed through the API")
+    db.session.commit()
+    return jsonify({})
+
+
+@bp.delete(f"{PE}/exam_id/<int:exam_id>/user_id/<int:user_id>/reset_attempts")
+@login_required
+def reset_attempts(exam_id: int, user_id: int) -> Response:
+    exam = exams.get_exam(exam_id)
+    _require_exam_manager(exam)
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise NotFound(f"User {user_id} does not exist.")
+    instructor.reset_attempts(exam, user, current_user, utcnow())
+    db.session.commit()
+    return jsonify({})
+
+
+# Allowances (edx #14-#16) -----------------------------------------------------------------
+
+
+@bp.get(f"{PE}/<course_id>/allowance")
+@login_required
+def allowance_list(course_id: str) -> Response:
+    _require_manager(course_id)
+    return jsonify([allowance_json(a) for a in allowances.allowances_for_course(course_id)])
+
+
+@bp.get(f"{PE}/<course_id>/grouped/allowance")
+@login_required
+def allowance_grouped(course_id: str) -> Response:
+    _require_manager(course_id)
+    return jsonify({
+        group.user.username: [allowance_json(a) for a in group.allowances]
+        for group in instructor.grouped_allowances(course_id)
+    })
+
+
+@bp.put(f"{PE}/allowance")
+@login_required
+def allowance_set() -> Response:
+    data = _payload()
+    exam = exams.get_exam(_exam_id(data.get("exam_id")))
+    _require_exam_manager(exam)
+    results = allowances.grant_allowances(
+        exam.course_id, [str(exam.id)], data.get("user_info"), str(data.get("key") or ""),
+        data.get("value"), current_user, utcnow(),
+    )
+    failed = [r for r in results if not r.ok]
+    if failed:
+        raise BadRequest(failed[0].message, field=failed[0].field or "user_info")
+    db.session.commit()
+    return jsonify(None)
+
+
+@bp.delete(f"{PE}/allowance")
+@login_required
+def allowance_delete() -> Response:
+    data = _payload()
+    exam = exams.get_exam(_exam_id(data.get("exam_id")))
+    _require_exam_manager(exam)
+    user = db.session.get(User, parse_int(data.get("user_id"), "user_id", minimum=1))
+    if user is None:
+        raise NotFound("user_id: no such user.", field="user_id")
+    key = str(data.get("key") or "")
+    if key not in allowances.ALLOWANCE_TYPES or key == allowances.TIME_MULTIPLIER:
+        raise BadRequest(f"key: expected additional_time_granted or review_policy_exception, "
+                         f"got {key!r}.", field="key")
+    allowances.delete_allowance(exam, user, key, current_user, utcnow())
+    db.session.commit()
+    return jsonify(None)
+
+
+def _bulk(course_id: str | None) -> tuple[Response, int]:
+    data = _payload()
+    course_id = course_id or str(data.get("course_id") or "").strip()
+    if not course_id:
+        raise BadRequest("course_id: this field is required.", field="course_id")
+    _require_manager(course_id)
+    results = allowances.grant_allowances(
+        course_id, data.get("exam_ids"), data.get("user_ids"),
+        str(data.get("allowance_type") or ""), data.get("value"), current_user, utcnow(),
+    )
+    succeeded = [r for r in results if r.ok]
+    failed = [r for r in results if not r.ok]
+    if not succeeded:
+        field = failed[0].field if failed and failed[0].field else "user_info"
+        raise BadRequest(failed[0].message if failed else "Nothing to do.", field=field)
+    db.session.commit()
+    if failed:
+        body = [{"exam_id": r.exam_id, "user_id": r.user, "detail": r.message} for r in failed]
+        return jsonify(body), 207
+    return jsonify([{"exam_id": r.exam_id, "user_id": r.user} for r in succeeded]), 200
+
+
+@bp.put(f"{PE}/bulk_allowance")
+@login_required
+def bulk_allowance() -> tuple[Response, int]:
+    return _bulk(None)
+
+
+@bp.put(f"{PE}/<course_id>/bulk_allowance")
+@login_required
+def bulk_allowance_course(course_id: str) -> tuple[Response, int]:
+    return _bulk(course_id)
+
+
+# Onboarding (edx #19) ---------------------------------------------------------------------
+
+
+@bp.get("/v1/user_onboarding/status/course_id/<course_id>")
+@login_required
+def onboarding_course(course_id: str) -> Response:
+    _require_manager(course_id)
+    filters = instructor.parse_onboarding_filters(
+        request.args.get("text_search"), request.args.getlist("statuses"),
+        request.args.get("page"),
+    )
+    page = instructor.onboarding_page(course_id, filters, utcnow())
+    if not page.has_onboarding_exam:
+        raise NotFound("This course has no onboarding exam.")
+
+    def link(number: int) -> str | None:
+        if number < 1 or number > page.pages:
+            return None
+        args = {k: v for k, v in request.args.items() if k != "page"}
+        return url_for("api.onboarding_course", course_id=course_id, page=number,
+                       _external=True, **args)
+
+    return jsonify({
+        "count": page.total,
+        "previous": link(page.page - 1),
+        "next": link(page.page + 1),
+        "num_pages": page.pages,
+        "results": [
+            {"username": r.username, "enrollment_mode": r.enrollment_mode, "status": r.status,
+             "modified": _iso(r.modified)}
+            for r in page.rows
+        ],
+        "use_onboarding_profile_api": False,
+    })
