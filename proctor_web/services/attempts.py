@@ -416,6 +416,8 @@ def apply_action(
         # A repeated click (e.g. "start system check" twice) changes nothing.
         return attempt
     _change(attempt, action, current, target, actor, now, reason)
+    if action is Action.DECLINE and actor.kind is ActorKind.LEARNER:
+        _cascade_decline(attempt, actor, now)
     return attempt
 
 

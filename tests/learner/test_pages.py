@@ -176,3 +176,15 @@ def test_ready_to_resume_page_resumes(setup, factory, sign_in, client):
     post(client, "timed-1", "resume")
     newest = attempts.current_attempt(setup["timed"], setup["learner"])
     assert newest.id != errored.id and newest.time_remaining_seconds == 600
+
+
+def test_resumed_timed_exam_entrance_offers_the_saved_time(setup, factory, sign_in, client, now):
+    learner = setup["learner"]
+    errored = factory.attempt(setup["timed"], learner, "error", resumed=True,
+                              time_remaining_seconds=12 * 60 + 30)
+    factory.attempt(setup["timed"], learner, "created",
+                    time_remaining_seconds=errored.time_remaining_seconds)
+    db.session.commit()
+    sign_in(learner)
+    html = client.get(f"/courses/{ENCODED}/exams/timed-1").get_data(as_text=True)
+    assert "You will have 12 minutes to finish" in html

@@ -245,3 +245,13 @@ def test_only_enrolled_active_learners_take_exams(factory, now):
     with pytest.raises(PermissionDenied, match="inactive"):
         attempts.create_attempt(exam, inactive, Actor.learner(inactive), now)
     assert db.session.execute(select(Attempt)).first() is None
+
+
+def test_declining_an_existing_attempt_cascades_too(factory, now):
+    factory.course(allow_proctoring_opt_out=True)
+    learner = factory.learner()
+    first, second = factory.exam("proctored"), factory.exam("proctored")
+    attempt = factory.attempt(first, learner, "created")
+    attempts.apply_action(attempt, Action.DECLINE, Actor.learner(learner), now)
+    assert attempt.status == "declined"
+    assert attempts.current_attempt(second, learner).status == "declined"
