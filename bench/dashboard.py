@@ -130,12 +130,15 @@ def populate(url: str, attempts: int) -> dict[str, int]:
             ids[f"{prefix}_exam"] = exam_list[0].id
         # The learner whose attempt the poll endpoint reads: a timed exam in progress.
         courses.enroll(poller, BIG, now)
+        from proctor_web.services import attempts
         from proctor_web.services.attempts import Actor, create_attempt
 
         extra = exams.create_exam(BIG, "exam-poll", {"exam_name": "Poll exam",
                                                      "time_limit_mins": 600}, None, now)
         attempt = create_attempt(extra, poller, Actor.learner(poller), now, start_clock=True)
         ids["poll_attempt"] = attempt.id
+        # The attempts went in behind the services' back: bring the learner counts up to date.
+        attempts.recount_learners()
         db.session.commit()
         db.engine.dispose()
     # As autovacuum would have done on a settled table: statistics and the visibility map

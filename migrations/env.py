@@ -58,7 +58,22 @@ def run_migrations_online():
         _run(connectable, process_revision_directives)
         return
     with db.engine.connect() as connection:
-        _run(connection, process_revision_directives)
+        if connection.dialect.name != "sqlite":
+            _run(connection, process_revision_directives)
+            return
+        # SQLite changes a table by copying it and dropping the original; with foreign keys
+        # on, that drop would cascade-delete every row referring to the table. The pragma
+        # only takes effect outside a transaction, so set it on the driver connection
+        # before SQLAlchemy begins one, and check what the rows say afterwards.
+        driver = connection.connection.driver_connection
+        driver.execute("PRAGMA foreign_keys=OFF")
+        try:
+            _run(connection, process_revision_directives)
+            problems = driver.execute("PRAGMA foreign_key_check").fetchall()
+            if problems:
+                raise RuntimeError(f"migration left broken foreign keys: {problems[:5]}")
+        finally:
+            driver.execute("PRAGMA foreign_keys=ON")
 
 
 def _run(connection, process_revision_directives):

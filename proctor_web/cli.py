@@ -196,6 +196,14 @@ def set_attempt_status(attempt_id: int, to_status: str, reason: str) -> None:
     click.echo(f"Attempt {attempt.id}: {before} -> {attempt.status}.")
 
 
+@proctor_cli.command("recount")
+@transactional
+def recount() -> None:
+    """Recompute each exam's count of learners with attempts (after a bulk import)."""
+    attempts.recount_learners()
+    click.echo("Recounted the learners with attempts of every exam.")
+
+
 @proctor_cli.command("sweep")
 @transactional
 def sweep() -> None:

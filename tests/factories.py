@@ -10,7 +10,7 @@ import pytest
 
 from proctor_web.extensions import db
 from proctor_web.models import Attempt, AttemptHistory, Exam, User
-from proctor_web.services import courses, exams
+from proctor_web.services import attempts, courses, exams
 
 COURSE_ID = "course-v1:TestX+T101+2026"
 _counter = itertools.count(1)
@@ -83,6 +83,8 @@ class Factory:
         )
         db.session.add(attempt)
         db.session.flush()
+        # Placed directly, not through the services: keep the exam's learner count true.
+        attempts.recount_learners([exam.id])
         return attempt
 
     @staticmethod

@@ -12,6 +12,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -46,6 +47,9 @@ class Exam(TimestampMixin, Base):
     hide_after_due: Mapped[bool] = mapped_column(default=False)
     backend: Mapped[str | None] = mapped_column(String(100))
     content_url: Mapped[str | None] = mapped_column(String(2000))
+    #: Learners with at least one attempt on this exam, kept by services.attempts so the
+    #: dashboard's total does not have to count a large course's attempts on every page.
+    learners_with_attempts: Mapped[int] = mapped_column(default=0, server_default=text("0"))
 
     review_policy: Mapped[ReviewPolicy | None] = relationship(
         back_populates="exam", cascade="all, delete-orphan", uselist=False

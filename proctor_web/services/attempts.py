@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from proctor_web.backends.base import (
@@ -568,6 +568,8 @@ def create_attempt(
         raise AttemptAlreadyExists(
             f"{user.username} already has an attempt on this exam."
         ) from None
+    if existing is None:
+        _count_learner(exam, +1)
     _record(attempt, Action.CREATE, None, S.CREATED.value, actor, now,
             f"resumes attempt {resume_from.id}" if resume_from else "")
 
@@ -663,6 +665,7 @@ def _cascade_decline(declined: Attempt, actor: Actor, now: datetime) -> None:
             )
             db.session.add(attempt)
             db.session.flush()
+            _count_learner(exam, +1)
             _record(attempt, Action.CREATE, None, S.CREATED.value, cascade_actor, now,
                     f"declined with attempt {declined.id}")
             _change(attempt, Action.DECLINE, S.CREATED, S.DECLINED, cascade_actor, now,
@@ -710,8 +713,40 @@ def _reset_practice(attempt: Attempt, actor: Actor, now: datetime, reason: str) 
 def _remove(attempt: Attempt, actor: Actor, now: datetime, reason: str) -> None:
     _record(attempt, Action.REMOVE, attempt.status, None, actor, now, reason)
     events.attempt_removed(attempt, actor, now)
+    exam, user_id = attempt.exam, attempt.user_id
     db.session.delete(attempt)
     db.session.flush()
+    others = db.session.execute(
+        select(Attempt.id).where(Attempt.exam_id == exam.id, Attempt.user_id == user_id)
+        .limit(1)
+    ).first()
+    if others is None:
+        _count_learner(exam, -1)
+
+
+def _count_learner(exam: Exam, delta: int) -> None:
+    """Keep ``exam.learners_with_attempts`` in step, in SQL so concurrent changes add up."""
+    db.session.execute(
+        update(Exam)
+        .where(Exam.id == exam.id)
+        .values(learners_with_attempts=Exam.learners_with_attempts + delta)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.expire(exam, ["learners_with_attempts"])
+
+
+def recount_learners(exam_ids: Iterable[int] | None = None) -> None:
+    """Recompute the learner counts from the attempts (after bulk loads or imports)."""
+    distinct_learners = (
+        select(func.count(func.distinct(Attempt.user_id)))
+        .where(Attempt.exam_id == Exam.id)
+        .scalar_subquery()
+    )
+    statement = update(Exam).values(learners_with_attempts=distinct_learners)
+    if exam_ids is not None:
+        statement = statement.where(Exam.id.in_(list(exam_ids)))
+    db.session.execute(statement.execution_options(synchronize_session=False))
+    db.session.expire_all()
 
 
 def remove_attempt(attempt: Attempt, actor: Actor, now: datetime, reason: str = "") -> None:

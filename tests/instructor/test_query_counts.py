@@ -11,6 +11,7 @@ from sqlalchemy import insert, select
 
 from proctor_web.extensions import db
 from proctor_web.models import Attempt, AttemptHistory, CourseMembership, User
+from proctor_web.services import attempts
 from tests.instructor.conftest import page_url
 
 API = "/api/edx_proctoring/v1/proctored_exam"
@@ -59,6 +60,8 @@ def bulk_attempts(dash, count: int, now) -> None:
             "actor_kind": "learner", "reason": "", "ignored": False, "created_at": now,
         })
     db.session.execute(insert(AttemptHistory), history)
+    # Rows inserted behind the services' back: bring the exams' learner counts up to date.
+    attempts.recount_learners()
     db.session.commit()
 
 
@@ -90,11 +93,11 @@ def test_fixed_query_counts(size, dash, login_as, client, count_queries, now):
     counts = {name: _count(count_queries, client, url) for name, url in urls.items()}
     # Fixed numbers: the same at 10 and 10,000 attempts, and never more than 6.
     # (user, course and access, exams, page, total, earlier attempts | history, allowances,
-    # review with comments)
+    # review with comments). Unfiltered, the total is the exams' own learner counts.
     assert counts == {
-        "attempts page": 6,
+        "attempts page": 5,
         "attempts page, filtered": 6,
         "attempt detail": 6,
-        "grouped attempts": 6,
+        "grouped attempts": 5,
         "grouped attempts search": 6,
     }

@@ -11,7 +11,7 @@ from proctor_web.backends.base import AttemptRegistration, OnboardingRequired
 from proctor_web.backends.mock import MockBackend
 from proctor_web.errors import InvalidTransition, NotFound, PermissionDenied
 from proctor_web.extensions import db
-from proctor_web.models import Attempt, AttemptHistory
+from proctor_web.models import Attempt, AttemptHistory, Exam
 from proctor_web.services import attempts, exams
 from proctor_web.services.attempts import Action, Actor
 
@@ -255,3 +255,42 @@ def test_declining_an_existing_attempt_cascades_too(factory, now):
     attempts.apply_action(attempt, Action.DECLINE, Actor.learner(learner), now)
     assert attempt.status == "declined"
     assert attempts.current_attempt(second, learner).status == "declined"
+
+
+def test_exam_learner_counts_follow_creates_resumes_resets_and_removals(factory, now):
+    factory.course(allow_proctoring_opt_out=True)
+    staff = factory.course_staff()
+    exam, other, practice = factory.exam("timed"), factory.exam("proctored"), factory.exam(
+        "practice")
+    declined_too = factory.exam("proctored")
+    a, b = factory.learner(), factory.learner()
+
+    def counts():
+        db.session.expire_all()
+        return [db.session.get(Exam, e.id).learners_with_attempts
+                for e in (exam, other, practice, declined_too)]
+
+    first = attempts.create_attempt(exam, a, Actor.learner(a), now, start_clock=True)
+    attempts.create_attempt(exam, b, Actor.learner(b), now)
+    assert counts() == [2, 0, 0, 0]
+    # Declining one proctored exam creates declined attempts on the others (cascade).
+    attempts.create_attempt(other, a, Actor.learner(a), now, taking_as_proctored=False)
+    assert counts() == [2, 1, 0, 1]
+    # A resumed attempt is the same learner again.
+    attempts.apply_action(first, Action.ERROR, Actor.learner(a), now)
+    attempts.apply_action(first, Action.MARK_READY_TO_RESUME, Actor.staff(staff), now)
+    second = attempts.apply_action(first, Action.RESUME, Actor.learner(a), now)
+    assert counts() == [2, 1, 0, 1]
+    # So is a practice retry.
+    tried = attempts.create_attempt(practice, a, Actor.learner(a), now)
+    attempts.apply_action(tried, Action.ERROR, Actor.learner(a), now)
+    attempts.apply_action(tried, Action.RESET_PRACTICE, Actor.learner(a), now)
+    assert counts() == [2, 1, 1, 1]
+    # Removing one of two attempts keeps the learner; removing the last one does not.
+    attempts.remove_attempt(first, Actor.staff(staff), now)
+    assert counts() == [2, 1, 1, 1]
+    attempts.remove_attempt(second, Actor.staff(staff), now)
+    assert counts() == [1, 1, 1, 1]
+    # The recount from the attempts themselves agrees.
+    attempts.recount_learners()
+    assert counts() == [1, 1, 1, 1]
