@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+from flask_babel import gettext as _
 from flask_login import LoginManager
 
 from proctor_web.errors import NotAuthenticated, PermissionDenied
@@ -29,7 +30,7 @@ def init_login_manager(manager: LoginManager) -> None:
         from proctor_web.errors import wants_json
 
         if wants_json():
-            raise NotAuthenticated("Authentication credentials were not provided.")
+            raise NotAuthenticated(_("Authentication credentials were not provided."))
         return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
 
 
@@ -49,4 +50,4 @@ def require_course_staff(user: User, course_id: str) -> None:
     from proctor_web.services import courses
 
     if not courses.can_manage(user, course_id):
-        raise PermissionDenied("You must be course staff to do this.")
+        raise PermissionDenied(_("You must be course staff to do this."))

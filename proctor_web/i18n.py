@@ -10,6 +10,15 @@ from flask import current_app, has_request_context, request, session
 from flask_babel import gettext, ngettext
 
 
+def N_(message: str) -> str:  # noqa: N802 - the name Babel extracts by default
+    """Mark ``message`` for the catalog without translating it yet.
+
+    For texts that are kept in English somewhere (history rows, logs) and translated with
+    ``gettext(message, **values)`` only where a person reads them.
+    """
+    return message
+
+
 def select_locale() -> str | None:
     languages = current_app.config["LANGUAGES"]
     if not has_request_context():

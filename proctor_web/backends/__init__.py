@@ -10,6 +10,8 @@ from collections.abc import Mapping
 from importlib.metadata import entry_points
 from typing import Any
 
+from flask_babel import gettext as _
+
 from proctor_web.backends.base import BackendSettingsError, ProctoringBackend
 from proctor_web.backends.mock import MockBackend
 from proctor_web.backends.null import NullBackend
@@ -72,7 +74,8 @@ class BackendRegistry:
             return self._backends[name]
         except KeyError:
             raise BackendNotConfigured(
-                f"The proctoring backend {name!r} is not configured in PROCTOR_BACKENDS."
+                _("The proctoring backend %(name)s is not configured in %(setting)s.",
+                  name=repr(name), setting="PROCTOR_BACKENDS")
             ) from None
 
 

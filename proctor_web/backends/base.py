@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from flask_babel import gettext as _
+
 from proctor_web.errors import BackendError, BadRequest
 
 
@@ -279,21 +281,22 @@ class ProctoringBackend(ABC):
         Raises ``BadRequest`` naming the first problem, so the provider gets a 400 it can read.
         """
         if not isinstance(payload, Mapping):
-            raise BadRequest("The review must be a JSON object.")
+            raise BadRequest(_("The review must be a JSON object."))
         status = payload.get("status")
         if status not in REVIEW_STATUSES:
-            raise BadRequest(
-                f"'status' must be one of {', '.join(REVIEW_STATUSES)}, got {status!r}."
-            )
+            raise BadRequest(_(
+                "'%(field)s' must be one of %(choices)s, got %(value)s.", field="status",
+                choices=", ".join(REVIEW_STATUSES), value=repr(status),
+            ))
         comments = payload.get("comments", [])
         if comments is None:
             comments = []
         if not isinstance(comments, list):
-            raise BadRequest("'comments' must be a list.")
+            raise BadRequest(_("'%(field)s' must be a list.", field="comments"))
         cleaned: list[dict[str, Any]] = []
         for index, comment in enumerate(comments):
             if not isinstance(comment, Mapping):
-                raise BadRequest(f"comments[{index}] must be an object.")
+                raise BadRequest(_("%(field)s must be an object.", field=f"comments[{index}]"))
             cleaned.append(
                 {
                     "comment": str(comment.get("comment") or ""),
@@ -305,7 +308,8 @@ class ProctoringBackend(ABC):
             )
         reviewed_by = payload.get("reviewed_by")
         if reviewed_by is not None and not isinstance(reviewed_by, str):
-            raise BadRequest("'reviewed_by' must be an email address or null.")
+            raise BadRequest(_("'%(field)s' must be an email address or null.",
+                               field="reviewed_by"))
         return NormalisedReview(
             status=status, comments=cleaned, reviewed_by=reviewed_by or None,
             payload=dict(payload),
@@ -367,8 +371,8 @@ def _seconds(value: Any, name: str) -> int:
     if value in (None, ""):
         return 0
     if isinstance(value, bool):
-        raise BadRequest(f"{name} must be a number of seconds.")
+        raise BadRequest(_("%(field)s must be a number of seconds.", field=name))
     try:
         return int(float(value))
     except (TypeError, ValueError):
-        raise BadRequest(f"{name} must be a number of seconds.") from None
+        raise BadRequest(_("%(field)s must be a number of seconds.", field=name)) from None

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from proctor_web.errors import BadRequest, InvalidTransition, NotFound, ProctorError
@@ -50,12 +51,14 @@ def minutes_from_multiplier(time_limit_mins: int, multiplier: str | float) -> in
         factor = Decimal(str(multiplier).strip())
     except InvalidOperation:
         raise BadRequest(
-            f"value: a time multiplier is a number such as 1.5, got {multiplier!r}.",
+            _("%(field)s: a time multiplier is a number such as 1.5, got %(value)s.",
+              field="value", value=repr(multiplier)),
             field="allowance_value",
         ) from None
     if not factor.is_finite() or factor <= 1 or factor > 10:
         raise BadRequest(
-            "value: a time multiplier must be greater than 1 and at most 10.",
+            _("%(field)s: a time multiplier must be greater than 1 and at most 10.",
+              field="value"),
             field="allowance_value",
         )
     extra = (Decimal(time_limit_mins) * (factor - 1)).quantize(Decimal(1), ROUND_HALF_EVEN)
@@ -72,27 +75,30 @@ def clean_value(key: str, value: object, exam: Exam) -> tuple[str, str]:
         allowance_key = AllowanceKey(key)
     except ValueError:
         raise BadRequest(
-            f"allowance_type: expected one of additional_time_granted, "
-            f"review_policy_exception, time_multiplier; got {key!r}.",
+            _("%(field)s: expected one of %(choices)s; got %(value)s.",
+              field="allowance_type",
+              choices="additional_time_granted, review_policy_exception, time_multiplier",
+              value=repr(key)),
             field="allowance_type",
         ) from None
     text = str(value if value is not None else "").strip()
     if allowance_key is AllowanceKey.ADDITIONAL_TIME_GRANTED:
         if not text.isdigit() or int(text) < 1 or int(text) > MAX_EXTRA_MINUTES:
             raise BadRequest(
-                f"value: extra time is a whole number of minutes from 1 to {MAX_EXTRA_MINUTES}, "
-                f"got {value!r}.",
+                _("%(field)s: extra time is a whole number of minutes from 1 to %(maximum)d, "
+                  "got %(value)s.", field="value", maximum=MAX_EXTRA_MINUTES, value=repr(value)),
                 field="allowance_value",
             )
         return allowance_key.value, str(int(text))
     if not text:
-        raise BadRequest("value: the review policy exception needs some text.",
-                         field="allowance_value")
+        raise BadRequest(_("%(field)s: the review policy exception needs some text.",
+                           field="value"), field="allowance_value")
     if len(text) > 255:
-        raise BadRequest("value: at most 255 characters.", field="allowance_value")
+        raise BadRequest(_("%(field)s: at most %(maximum)d characters.", field="value",
+                           maximum=255), field="allowance_value")
     if not exam.is_proctored or exam.is_practice_exam:
         raise BadRequest(
-            "A review policy exception applies to proctored exams only.",
+            _("A review policy exception applies to proctored exams only."),
             field="allowance_type",
         )
     return allowance_key.value, text
@@ -118,7 +124,7 @@ def set_allowance(
 ) -> Allowance:
     """Add or change one allowance; the old value goes to history."""
     if not exam.is_active:
-        raise InvalidTransition(f"The exam '{exam.exam_name}' is not active.")
+        raise InvalidTransition(_("The exam '%(name)s' is not active.", name=exam.exam_name))
     stored_key, stored_value = clean_value(key, value, exam)
     allowance = _get(user.id, exam.id, stored_key)
     if allowance is None:
@@ -141,7 +147,8 @@ def delete_allowance(exam: Exam, user: User, key: str, actor: User | None,
                      now: datetime) -> None:
     allowance = _get(user.id, exam.id, key)
     if allowance is None:
-        raise NotFound(f"{user.username} has no {key} allowance on this exam.")
+        raise NotFound(_("%(username)s has no %(key)s allowance on this exam.",
+                         username=user.username, key=key))
     _archive(allowance, "delete", actor, now)
     db.session.delete(allowance)
     db.session.flush()
@@ -191,7 +198,8 @@ def check_value_shape(key: str, value: object) -> None:
     """Refuse a type or value that cannot be right for any exam, before touching anything."""
     if key not in ALLOWANCE_TYPES:
         raise BadRequest(
-            f"allowance_type: expected one of {', '.join(ALLOWANCE_TYPES)}; got {key!r}.",
+            _("%(field)s: expected one of %(choices)s; got %(value)s.",
+              field="allowance_type", choices=", ".join(ALLOWANCE_TYPES), value=repr(key)),
             field="allowance_type",
         )
     if key == TIME_MULTIPLIER:
@@ -201,16 +209,17 @@ def check_value_shape(key: str, value: object) -> None:
     if key == AllowanceKey.ADDITIONAL_TIME_GRANTED.value:
         if not text.isdigit() or not 1 <= int(text) <= MAX_EXTRA_MINUTES:
             raise BadRequest(
-                f"value: extra time is a whole number of minutes from 1 to {MAX_EXTRA_MINUTES}, "
-                f"got {value!r}.",
+                _("%(field)s: extra time is a whole number of minutes from 1 to %(maximum)d, "
+                  "got %(value)s.", field="value", maximum=MAX_EXTRA_MINUTES, value=repr(value)),
                 field="allowance_value",
             )
         return
     if not text:
-        raise BadRequest("value: the review policy exception needs some text.",
-                         field="allowance_value")
+        raise BadRequest(_("%(field)s: the review policy exception needs some text.",
+                           field="value"), field="allowance_value")
     if len(text) > 255:
-        raise BadRequest("value: at most 255 characters.", field="allowance_value")
+        raise BadRequest(_("%(field)s: at most %(maximum)d characters.", field="value",
+                           maximum=255), field="allowance_value")
 
 
 def split_list(value: object) -> list[str]:
@@ -247,15 +256,19 @@ def grant_allowances(
     check_value_shape(key, value)
     wanted_exams = split_list(exam_ids)
     if not wanted_exams:
-        raise BadRequest("exam_ids: choose at least one exam.", field="exam_ids")
+        raise BadRequest(_("%(field)s: choose at least one exam.", field="exam_ids"),
+                         field="exam_ids")
     bad = [e for e in wanted_exams if not e.isdigit()]
     if bad:
-        raise BadRequest(f"exam_ids: expected exam ids, got {', '.join(bad)}.", field="exam_ids")
+        raise BadRequest(_("%(field)s: expected exam ids, got %(value)s.", field="exam_ids",
+                           value=", ".join(bad)), field="exam_ids")
     wanted_users = split_list(user_infos)
     if not wanted_users:
-        raise BadRequest("user_info: enter at least one username or email.", field="user_info")
+        raise BadRequest(_("%(field)s: enter at least one username or email.",
+                           field="user_info"), field="user_info")
     if len(wanted_users) * len(wanted_exams) > 5000:
-        raise BadRequest("Too many learners and exams at once; at most 5000 pairs.",
+        raise BadRequest(_("Too many learners and exams at once; at most %(maximum)d pairs.",
+                           maximum=5000),
                          field="user_info")
 
     ids = [int(e) for e in wanted_exams]
@@ -290,7 +303,8 @@ def grant_allowances(
         if user is None:
             for exam_id in ids:
                 results.append(BulkResult(exam_id, info, False,
-                                          f"No learner {info!r} in this course.",
+                                          _("No learner %(user)s in this course.",
+                                            user=repr(info)),
                                           field="user_info"))
         elif user not in users:
             users.append(user)
@@ -301,7 +315,8 @@ def grant_allowances(
         else:
             for user in users:
                 results.append(BulkResult(exam_id, user.username, False,
-                                          f"Exam {exam_id} is not in this course.", user.id,
+                                          _("Exam %(id)s is not in this course.", id=exam_id),
+                                          user.id,
                                           "exam_ids"))
     results.extend(set_allowances_bulk(exam_list, users, key, value, actor, now))
     return results

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -35,6 +36,7 @@ from proctor_web.errors import (
     PermissionDenied,
 )
 from proctor_web.extensions import db
+from proctor_web.i18n import N_
 from proctor_web.models import (
     Attempt,
     AttemptHistory,
@@ -125,7 +127,9 @@ class Actor:
         return f"{self.kind}:{self.label}"
 
 
-#: A guard returns the reason the rule does not apply to this attempt, or None.
+#: A guard returns the reason the rule does not apply to this attempt, or None. The reason
+#: is an untranslated message (marked with ``N_``): history keeps it in English, and it is
+#: translated only when it is refused to a person.
 Guard = Callable[[Attempt], str | None]
 
 L, ST, P, SY = ActorKind.LEARNER, ActorKind.STAFF, ActorKind.PROVIDER, ActorKind.SYSTEM
@@ -142,30 +146,30 @@ class Rule:
 
 def _unproctored_or_set_up(attempt: Attempt) -> str | None:
     if attempt.status in (S.CREATED, S.DOWNLOAD_SOFTWARE_CLICKED) and attempt.taking_as_proctored:
-        return "the proctoring software has not reported that it is ready yet"
+        return N_("the proctoring software has not reported that it is ready yet")
     return None
 
 
 def _resumable(attempt: Attempt) -> str | None:
-    return None if attempt.is_resumable else "this attempt cannot be resumed"
+    return None if attempt.is_resumable else N_("this attempt cannot be resumed")
 
 
 def _ready_to_resume(attempt: Attempt) -> str | None:
     if attempt.ready_to_resume and not attempt.resumed:
         return None
-    return "course staff have not allowed this attempt to resume"
+    return N_("course staff have not allowed this attempt to resume")
 
 
 def _may_opt_out(attempt: Attempt) -> str | None:
     if attempt.is_sample_attempt or not attempt.exam.is_proctored:
-        return "only proctored exams can be taken without proctoring"
+        return N_("only proctored exams can be taken without proctoring")
     if not exams.allows_opt_out(attempt.exam):
-        return "this course does not allow taking proctored exams without proctoring"
+        return N_("this course does not allow taking proctored exams without proctoring")
     return None
 
 
 def _sample(attempt: Attempt) -> str | None:
-    return None if attempt.is_sample_attempt else "only practice attempts can be retried"
+    return None if attempt.is_sample_attempt else N_("only practice attempts can be retried")
 
 
 _ANY_STORED = frozenset(s for s in S if s not in VIRTUAL_STATUSES)
@@ -223,7 +227,7 @@ TRANSITIONS: dict[Action, Rule] = {
 def get_attempt(attempt_id: int) -> Attempt:
     attempt = db.session.get(Attempt, attempt_id)
     if attempt is None:
-        raise NotFound(f"Attempt {attempt_id} does not exist.")
+        raise NotFound(_("Attempt %(id)s does not exist.", id=attempt_id))
     return attempt
 
 
@@ -301,7 +305,7 @@ def _lock(attempt: Attempt) -> Attempt:
         .execution_options(populate_existing=True)
     ).unique().scalar_one_or_none()
     if locked is None:
-        raise NotFound(f"Attempt {attempt.id} no longer exists.")
+        raise NotFound(_("Attempt %(id)s no longer exists.", id=attempt.id))
     return locked
 
 
@@ -347,21 +351,26 @@ def _record(
 
 def _check_actor(attempt: Attempt, rule: Rule, action: Action, actor: Actor) -> None:
     if actor.kind not in rule.actors:
-        raise PermissionDenied(
-            f"'{action.value}' cannot be done by a {actor.kind.value}."
-        )
+        raise PermissionDenied(_("'%(action)s' cannot be done by a %(actor)s.",
+                                 action=action.value, actor=actor.kind.value))
     if actor.kind is ActorKind.LEARNER and actor.user_id != attempt.user_id:
-        raise PermissionDenied("You can only act on your own exam attempts.")
+        raise PermissionDenied(_("You can only act on your own exam attempts."))
 
 
 def _refuse_or_ignore(
-    attempt: Attempt, action: Action, actor: Actor, now: datetime, why: str
+    attempt: Attempt, action: Action, actor: Actor, now: datetime, why: str,
+    values: dict[str, str] | None = None,
 ) -> Attempt:
+    """``why`` is an untranslated message with ``%(name)s`` placeholders filled by ``values``:
+    ignored events keep it in English in the history, people get it in their language."""
     if actor.tolerant:
-        _record(attempt, action, attempt.status, attempt.status, actor, now, why, ignored=True)
+        reason = why % values if values else why  # the history stays in English
+        _record(attempt, action, attempt.status, attempt.status, actor, now, reason,
+                ignored=True)
         db.session.flush()
         return attempt
-    raise InvalidTransition(why, status=attempt.status, action=action.value)
+    raise InvalidTransition(_(why, **(values or {})), status=attempt.status,
+                            action=action.value)
 
 
 def apply_action(
@@ -375,12 +384,14 @@ def apply_action(
     try:
         action = Action(action)
     except ValueError:
-        raise InvalidTransition(
-            f"Unknown action {action!r}. Known actions: "
-            + ", ".join(a.value for a in Action if a not in _SPECIAL_ACTIONS)
-        ) from None
+        raise InvalidTransition(_(
+            "Unknown action %(action)s. Known actions: %(known)s",
+            action=repr(action),
+            known=", ".join(a.value for a in Action if a not in _SPECIAL_ACTIONS),
+        )) from None
     if action in _SPECIAL_ACTIONS:
-        raise InvalidTransition(f"'{action.value}' is not an action on an existing attempt.")
+        raise InvalidTransition(_("'%(action)s' is not an action on an existing attempt.",
+                                  action=action.value))
     rule = TRANSITIONS[action]
     _check_actor(attempt, rule, action, actor)
     attempt = _lock(attempt)
@@ -389,7 +400,8 @@ def apply_action(
     if current not in rule.sources:
         return _refuse_or_ignore(
             attempt, action, actor, now,
-            f"cannot {action.value.replace('_', ' ')} an attempt that is {current.value}",
+            N_("cannot %(action)s an attempt that is %(status)s"),
+            {"action": action.value.replace("_", " "), "status": current.value},
         )
     if rule.guard is not None and (objection := rule.guard(attempt)) is not None:
         return _refuse_or_ignore(attempt, action, actor, now, objection)
@@ -521,30 +533,34 @@ def create_attempt(
     the attempt is kept in that onboarding status so the learner's page can explain it.
     """
     if actor.kind is ActorKind.LEARNER and actor.user_id != user.id:
-        raise PermissionDenied("You can only create exam attempts for yourself.")
+        raise PermissionDenied(_("You can only create exam attempts for yourself."))
     if not user.is_active:
-        raise PermissionDenied("This account is inactive; it cannot take exams.")
+        raise PermissionDenied(_("This account is inactive; it cannot take exams."))
     if not courses.is_enrolled(user, exam.course_id):
-        raise PermissionDenied(
-            f"{user.username} is not enrolled in {exam.course_id}, so cannot take its exams."
-        )
+        raise PermissionDenied(_(
+            "%(username)s is not enrolled in %(course_id)s, so cannot take its exams.",
+            username=user.username, course_id=exam.course_id,
+        ))
     if not exam.is_active:
-        raise InvalidTransition(f"The exam '{exam.exam_name}' is not active.")
+        raise InvalidTransition(_("The exam '%(name)s' is not active.", name=exam.exam_name))
     existing = current_attempt(exam, user)
     # A second attempt only ever comes from resuming an errored one or retrying practice.
     if existing is not None and resume_from is None and existing.status != S.ONBOARDING_RESET:
         raise AttemptAlreadyExists(
-            f"{user.username} already has an attempt ({existing.status}) on this exam.",
+            _("%(username)s already has an attempt (%(status)s) on this exam.",
+              username=user.username, status=existing.status),
             attempt_id=existing.id,
         )
 
     proctored = exam.is_proctored or exam.is_practice_exam
     declining = proctored and taking_as_proctored is False
     if declining and (exam.is_practice_exam or not exams.allows_opt_out(exam)):
-        raise InvalidTransition("This exam must be taken with proctoring; it cannot be declined.")
+        raise InvalidTransition(
+            _("This exam must be taken with proctoring; it cannot be declined."))
     as_proctored = proctored and not declining
     if start_clock and as_proctored:
-        raise InvalidTransition("A proctored exam starts once the proctoring software is ready.")
+        raise InvalidTransition(
+            _("A proctored exam starts once the proctoring software is ready."))
 
     policy = db.session.execute(
         select(ReviewPolicy).where(ReviewPolicy.exam_id == exam.id)
@@ -566,7 +582,7 @@ def create_attempt(
             db.session.add(attempt)
     except IntegrityError:
         raise AttemptAlreadyExists(
-            f"{user.username} already has an attempt on this exam."
+            _("%(username)s already has an attempt on this exam.", username=user.username)
         ) from None
     if existing is None:
         _count_learner(exam, +1)
@@ -627,8 +643,9 @@ def _register_with_provider(
         log.warning("attempt %s not registered with %s: %s", attempt.attempt_code,
                     backend.name, failure.message)
         raise RegistrationFailed(
-            f"The proctoring service ({backend.display_name}) could not set up your exam "
-            "session just now. Nothing was saved: please try again in a few minutes.",
+            _("The proctoring service (%(provider)s) could not set up your exam session just "
+              "now. Nothing was saved: please try again in a few minutes.",
+              provider=backend.display_name),
             retry=True,
         ) from failure
     db.session.flush()
@@ -768,25 +785,28 @@ def set_attempt_status(
     try:
         target = S(status)
     except ValueError:
-        raise InvalidTransition(
-            f"Unknown status {status!r}. Known statuses: "
-            + ", ".join(s.value for s in S if s not in VIRTUAL_STATUSES)
-        ) from None
+        raise InvalidTransition(_(
+            "Unknown status %(status)s. Known statuses: %(known)s",
+            status=repr(status),
+            known=", ".join(s.value for s in S if s not in VIRTUAL_STATUSES),
+        )) from None
     if target in VIRTUAL_STATUSES:
-        raise InvalidTransition(f"'{target.value}' is computed from dates and cannot be set.")
+        raise InvalidTransition(_("'%(status)s' is computed from dates and cannot be set.",
+                                  status=target.value))
     attempt = _lock(attempt)
     current = S(attempt.status)
     if current in COMPLETED and target in INCOMPLETE:
-        raise InvalidTransition(
-            f"Attempt {attempt.id} is {current.value}, which is final; it cannot go back to "
-            f"{target.value}.",
-        )
+        raise InvalidTransition(_(
+            "Attempt %(id)s is %(status)s, which is final; it cannot go back to %(target)s.",
+            id=attempt.id, status=current.value, target=target.value,
+        ))
     if current in IN_PROGRESS and target in PRE_STARTED:
         target = S.SUBMITTED
     if target is S.TIMED_OUT and not current_app.config["ALLOW_TIMED_OUT_STATE"]:
         target = S.SUBMITTED
     if target == current:
-        raise InvalidTransition(f"Attempt {attempt.id} is already {current.value}.")
+        raise InvalidTransition(_("Attempt %(id)s is already %(status)s.", id=attempt.id,
+                                  status=current.value))
     _change(attempt, Action.SET_STATUS, current, target, actor, now, reason)
     return attempt
 

@@ -6,6 +6,7 @@ import logging
 import re
 from datetime import datetime
 
+from flask_babel import gettext as _
 from sqlalchemy import func, or_, select
 
 from proctor_web.errors import AlreadyExists, BadRequest, NotFound
@@ -47,16 +48,21 @@ def create_user(
     username = require_text(username, "username", max_length=150)
     if not USERNAME_PATTERN.match(username):
         raise BadRequest(
-            "username: use letters, digits and _ . @ + - only.", field="username"
+            _("%(field)s: use letters, digits and _ . @ + - only.", field="username"),
+            field="username",
         )
     if email and not EMAIL_PATTERN.match(email):
-        raise BadRequest(f"email: {email!r} is not an email address.", field="email")
+        raise BadRequest(_("%(field)s: %(value)s is not an email address.", field="email",
+                           value=repr(email)), field="email")
     if password is not None and len(password) < MIN_PASSWORD_LENGTH:
         raise BadRequest(
-            f"password: at least {MIN_PASSWORD_LENGTH} characters.", field="password"
+            _("%(field)s: at least %(minimum)d characters.", field="password",
+              minimum=MIN_PASSWORD_LENGTH),
+            field="password",
         )
     if find_user(username) is not None:
-        raise AlreadyExists(f"A user named {username!r} already exists.")
+        raise AlreadyExists(_("A user named %(username)s already exists.",
+                              username=repr(username)))
     user = User(username=username, email=email, full_name=full_name, is_staff=is_staff,
                 created=now, modified=now)
     if password is not None:
@@ -74,7 +80,7 @@ def find_user(username: str) -> User | None:
 def get_user(username: str) -> User:
     user = find_user(username)
     if user is None:
-        raise NotFound(f"No user named {username!r}.")
+        raise NotFound(_("No user named %(username)s.", username=repr(username)))
     return user
 
 
@@ -82,7 +88,8 @@ def resolve_user(user_info: str | int) -> User:
     """A user from an id, a username or an email, in that order (as the allowance API takes)."""
     text = str(user_info).strip()
     if not text:
-        raise BadRequest("user_info: this field is required.", field="user_info")
+        raise BadRequest(_("%(field)s: this field is required.", field="user_info"),
+                         field="user_info")
     user = None
     if text.isdigit():
         user = db.session.get(User, int(text))
@@ -93,7 +100,7 @@ def resolve_user(user_info: str | int) -> User:
             select(User).where(func.lower(User.email) == text.lower()).order_by(User.id).limit(1)
         ).scalar_one_or_none()
     if user is None:
-        raise NotFound(f"Cannot find user {text!r}.", field="user_info")
+        raise NotFound(_("Cannot find user %(user)s.", user=repr(text)), field="user_info")
     return user
 
 
@@ -106,7 +113,8 @@ def enroll(
         role = CourseRole(role).value
     except ValueError:
         raise BadRequest(
-            f"role: expected one of {', '.join(r.value for r in CourseRole)}, got {role!r}.",
+            _("%(field)s: expected one of %(choices)s, got %(value)s.", field="role",
+              choices=", ".join(r.value for r in CourseRole), value=repr(role)),
             field="role",
         ) from None
     course_id = require_text(course_id, "course_id", max_length=255)

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from proctor_web.backends import get_backend
@@ -59,7 +60,8 @@ def clean_exam_fields(data: Mapping[str, Any], *, partial: bool) -> dict[str, An
         registry = current_app.extensions["proctor_backends"]
         if name not in registry.names:
             raise BadRequest(
-                f"backend: {name!r} is not configured; choose one of {', '.join(registry.names)}.",
+                _("%(field)s: %(value)s is not configured; choose one of %(choices)s.",
+                  field="backend", value=repr(name), choices=", ".join(registry.names)),
                 field="backend",
             )
         cleaned["backend"] = name
@@ -70,7 +72,8 @@ def clean_exam_fields(data: Mapping[str, Any], *, partial: bool) -> dict[str, An
     if cleaned.get("content_url") and not str(cleaned["content_url"]).startswith(
         ("https://", "http://", "/")
     ):
-        raise BadRequest("content_url: must be an http(s) URL or a path on this site.",
+        raise BadRequest(_("%(field)s: must be an http(s) URL or a path on this site.",
+                           field="content_url"),
                          field="content_url")
     return cleaned
 
@@ -78,7 +81,7 @@ def clean_exam_fields(data: Mapping[str, Any], *, partial: bool) -> dict[str, An
 def get_exam(exam_id: int) -> Exam:
     exam = db.session.get(Exam, exam_id)
     if exam is None:
-        raise NotFound(f"Exam {exam_id} does not exist.")
+        raise NotFound(_("Exam %(id)s does not exist.", id=exam_id))
     return exam
 
 
@@ -91,7 +94,8 @@ def find_exam(course_id: str, content_id: str) -> Exam | None:
 def get_exam_by_content_id(course_id: str, content_id: str) -> Exam:
     exam = find_exam(course_id, content_id)
     if exam is None:
-        raise NotFound(f"No exam {content_id!r} in course {course_id!r}.")
+        raise NotFound(_("No exam %(content_id)s in course %(course_id)s.",
+                         content_id=repr(content_id), course_id=repr(course_id)))
     return exam
 
 
@@ -110,7 +114,8 @@ def create_exam(
     fields = clean_exam_fields(data, partial=False)
     if find_exam(course_id, content_id) is not None:
         raise AlreadyExists(
-            f"An exam with content_id {content_id!r} already exists in course {course_id!r}."
+            _("An exam with %(field)s %(content_id)s already exists in course %(course_id)s.",
+              field="content_id", content_id=repr(content_id), course_id=repr(course_id))
         )
     courses.ensure_course(course_id, now)
     fields.setdefault("backend", current_app.extensions["proctor_backends"].default_name)
@@ -152,14 +157,17 @@ def register_exams(
     seen: set[str] = set()
     for index, item in enumerate(items):
         if not isinstance(item, Mapping):
-            raise BadRequest(f"exam #{index + 1}: must be an object.")
+            raise BadRequest(_("exam #%(number)d: must be an object.", number=index + 1))
         try:
             content_id = require_text(item.get("content_id"), "content_id", max_length=255)
             fields = clean_exam_fields(item, partial=False)
         except BadRequest as error:
-            raise BadRequest(f"exam #{index + 1}: {error.message}") from None
+            raise BadRequest(_("exam #%(number)d: %(message)s", number=index + 1,
+                                   message=error.message)) from None
         if content_id in seen:
-            raise BadRequest(f"exam #{index + 1}: content_id {content_id!r} appears twice.")
+            raise BadRequest(_("exam #%(number)d: %(field)s %(content_id)s appears twice.",
+                               number=index + 1, field="content_id",
+                               content_id=repr(content_id)))
         seen.add(content_id)
         prepared.append((content_id, {**item, **fields}))
 

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import Select, and_, case, exists, func, literal, or_, select, tuple_
 from sqlalchemy.orm import aliased, contains_eager, joinedload
 
@@ -76,7 +77,7 @@ def course_access(user: User, course_id: str) -> CourseAccess:
         .where(Course.course_id == course_id)
     ).first()
     if row is None:
-        raise NotFound(f"No course {course_id!r}.")
+        raise NotFound(_("No course %(course_id)s.", course_id=repr(course_id)))
     course, role, active = row
     can = bool(user.is_staff or (role == CourseRole.STAFF.value and active))
     return CourseAccess(course, can)
@@ -235,7 +236,8 @@ def parse_page(value: Any) -> int:
         return 1
     text = str(value).strip()
     if not text.isdigit() or int(text) < 1 or int(text) > 1_000_000:
-        raise BadRequest(f"page: expected a page number from 1, got {value!r}.", field="page")
+        raise BadRequest(_("%(field)s: expected a page number from 1, got %(value)s.",
+                           field="page", value=repr(value)), field="page")
     return int(text)
 
 
@@ -243,24 +245,30 @@ def parse_attempt_filters(args: Mapping[str, Any]) -> AttemptFilters:
     """Query-string filters of the attempts page (and the grouped-attempts endpoint)."""
     search = str(args.get("q") or "").strip()
     if len(search) > 254:
-        raise BadRequest("q: at most 254 characters.", field="q")
+        raise BadRequest(_("%(field)s: at most %(maximum)d characters.", field="q",
+                           maximum=254), field="q")
     exam_id = None
     if args.get("exam") not in (None, ""):
         text = str(args["exam"]).strip()
         if not text.isdigit():
-            raise BadRequest(f"exam: expected an exam id, got {args['exam']!r}.", field="exam")
+            raise BadRequest(_("%(field)s: expected an exam id, got %(value)s.", field="exam",
+                               value=repr(args["exam"])), field="exam")
         exam_id = int(text)
     status = str(args.get("status") or "").strip()
     if status and status not in {s.value for s in STORED_STATUSES}:
-        raise BadRequest(f"status: unknown status {status!r}.", field="status")
+        raise BadRequest(_("%(field)s: unknown status %(value)s.", field="status",
+                           value=repr(status)), field="status")
     kind = str(args.get("type") or "").strip()
     if kind and kind not in EXAM_TYPES:
         raise BadRequest(
-            f"type: expected one of {', '.join(EXAM_TYPES)}, got {kind!r}.", field="type"
+            _("%(field)s: expected one of %(choices)s, got %(value)s.", field="type",
+              choices=", ".join(EXAM_TYPES), value=repr(kind)),
+            field="type",
         )
     sort = str(args.get("sort") or "newest").strip()
     if sort not in SORTS:
-        raise BadRequest(f"sort: expected one of {', '.join(SORTS)}, got {sort!r}.",
+        raise BadRequest(_("%(field)s: expected one of %(choices)s, got %(value)s.",
+                           field="sort", choices=", ".join(SORTS), value=repr(sort)),
                          field="sort")
     return AttemptFilters(search, exam_id, status, kind, sort, parse_page(args.get("page")))
 
@@ -470,7 +478,7 @@ def attempt_detail(course_id: str, attempt_id: int) -> AttemptDetail:
     ).unique().scalar_one_or_none()
     if attempt is not None:
         if attempt.exam.course_id != course_id:
-            raise NotFound(f"Attempt {attempt_id} is not in this course.")
+            raise NotFound(_("Attempt %(id)s is not in this course.", id=attempt_id))
         user, exam = attempt.user, attempt.exam
         code = attempt.attempt_code
     else:
@@ -483,7 +491,7 @@ def attempt_detail(course_id: str, attempt_id: int) -> AttemptDetail:
             .limit(1)
         ).first()
         if archived is None:
-            raise NotFound(f"Attempt {attempt_id} does not exist in this course.")
+            raise NotFound(_("Attempt %(id)s does not exist in this course.", id=attempt_id))
         last, user, exam = archived
         code = last.attempt_code
     history = list(
@@ -520,9 +528,11 @@ REASON_REQUIRED = frozenset({"reset", "verify", "reject"})
 def clean_reason(action: str, reason: Any) -> str:
     text = str(reason or "").strip()
     if len(text) > 2000:
-        raise BadRequest("reason: at most 2000 characters.", field="reason")
+        raise BadRequest(_("%(field)s: at most %(maximum)d characters.", field="reason",
+                           maximum=2000), field="reason")
     if action in REASON_REQUIRED and not text:
-        raise BadRequest("reason: say why; it is kept in the attempt's history.",
+        raise BadRequest(_("%(field)s: say why; it is kept in the attempt's history.",
+                           field="reason"),
                          field="reason")
     return text
 
@@ -530,14 +540,16 @@ def clean_reason(action: str, reason: Any) -> str:
 def staff_action(attempt: Attempt, action: str, staff: User, reason: Any, now: datetime) -> None:
     """Reset, resume, verify or reject one attempt on behalf of course staff."""
     if action not in STAFF_ACTIONS:
-        raise BadRequest(f"action: expected one of {', '.join(STAFF_ACTIONS)}, got {action!r}.")
+        raise BadRequest(_("%(field)s: expected one of %(choices)s, got %(value)s.",
+                           field="action", choices=", ".join(STAFF_ACTIONS),
+                           value=repr(action)))
     text = clean_reason(action, reason)
     actor = Actor.staff(staff)
     if action == "reset":
         attempt_service.remove_attempt(attempt, actor, now, text or "reset by course staff")
     elif action == "resume":
         if attempt.is_sample_attempt:
-            raise BadRequest("Practice attempts are retried by the learner, not resumed.")
+            raise BadRequest(_("Practice attempts are retried by the learner, not resumed."))
         attempt_service.apply_action(attempt, Action.MARK_READY_TO_RESUME, actor, now, text)
     elif action == "verify":
         attempt_service.apply_action(attempt, Action.VERIFY, actor, now, text)
@@ -549,7 +561,8 @@ def reset_attempts(exam: Exam, user: User, staff: User, now: datetime, reason: s
     """Remove every attempt of ``user`` on ``exam`` (edx's reset_attempts); 404 if none."""
     rows = attempt_service.attempts_for(exam, user)
     if not rows:
-        raise NotFound(f"{user.username} has no attempt on exam {exam.id}.")
+        raise NotFound(_("%(username)s has no attempt on exam %(id)s.",
+                         username=user.username, id=exam.id))
     for attempt in rows:
         attempt_service.remove_attempt(attempt, Actor.staff(staff), now,
                                        reason or "attempts reset by course staff")
@@ -561,7 +574,7 @@ def course_attempt(course_id: str, attempt_id: int) -> Attempt:
         select(Attempt).where(Attempt.id == attempt_id)
     ).unique().scalar_one_or_none()
     if attempt is None or attempt.exam.course_id != course_id:
-        raise NotFound(f"Attempt {attempt_id} does not exist in this course.")
+        raise NotFound(_("Attempt %(id)s does not exist in this course.", id=attempt_id))
     return attempt
 
 
@@ -616,7 +629,7 @@ def find_allowance(course_id: str, allowance_id: int) -> Allowance:
         select(Allowance).where(Allowance.id == allowance_id)
     ).unique().scalar_one_or_none()
     if allowance is None or allowance.exam.course_id != course_id:
-        raise NotFound(f"Allowance {allowance_id} does not exist in this course.")
+        raise NotFound(_("Allowance %(id)s does not exist in this course.", id=allowance_id))
     return allowance
 
 
@@ -655,7 +668,8 @@ class OnboardingFilters:
 def parse_onboarding_filters(search: Any, statuses: Sequence[str], page: Any) -> OnboardingFilters:
     text = str(search or "").strip()
     if len(text) > 254:
-        raise BadRequest("text_search: at most 254 characters.", field="text_search")
+        raise BadRequest(_("%(field)s: at most %(maximum)d characters.", field="text_search",
+                           maximum=254), field="text_search")
     wanted: list[str] = []
     for value in statuses:
         for part in str(value).split(","):
@@ -664,8 +678,10 @@ def parse_onboarding_filters(search: Any, statuses: Sequence[str], page: Any) ->
                 continue
             if part not in ONBOARDING_STATUSES:
                 raise BadRequest(
-                    f"statuses: unknown onboarding status {part!r}; expected some of "
-                    f"{', '.join(ONBOARDING_STATUSES)}.", field="statuses",
+                    _("%(field)s: unknown onboarding status %(value)s; expected some of "
+                      "%(choices)s.", field="statuses", value=repr(part),
+                      choices=", ".join(ONBOARDING_STATUSES)),
+                    field="statuses",
                 )
             wanted.append(part)
     return OnboardingFilters(text, tuple(dict.fromkeys(wanted)), parse_page(page))
@@ -808,7 +824,8 @@ def exam_form_fields(form: Mapping[str, Any], *, creating: bool) -> dict[str, An
     """Translate the exam settings form into ``services.exams`` fields (validated there)."""
     kind = str(form.get("exam_type") or "").strip()
     if kind not in TYPE_FLAGS:
-        raise BadRequest("exam_type: choose timed, proctored, practice or onboarding.",
+        raise BadRequest(_("%(field)s: choose timed, proctored, practice or onboarding.",
+                           field="exam_type"),
                          field="exam_type")
     is_proctored, is_practice = TYPE_FLAGS[kind]
     data: dict[str, Any] = {
@@ -824,7 +841,8 @@ def exam_form_fields(form: Mapping[str, Any], *, creating: bool) -> dict[str, An
     if kind != "timed":
         data["backend"] = form.get("backend") or None
         if not data["backend"]:
-            raise BadRequest("backend: choose the proctoring provider of this exam.",
+            raise BadRequest(_("%(field)s: choose the proctoring provider of this exam.",
+                               field="backend"),
                              field="backend")
     return data
 
@@ -835,9 +853,11 @@ def save_exam(course_id: str, exam: Exam | None, form: Mapping[str, Any], actor:
     data = exam_form_fields(form, creating=exam is None)
     policy = str(form.get("review_policy") or "").strip()
     if len(policy) > 10000:
-        raise BadRequest("review_policy: at most 10000 characters.", field="review_policy")
+        raise BadRequest(_("%(field)s: at most %(maximum)d characters.", field="review_policy",
+                           maximum=10000), field="review_policy")
     if policy and not data["is_proctored"]:
-        raise BadRequest("review_policy: only proctored exams have a review policy.",
+        raise BadRequest(_("%(field)s: only proctored exams have a review policy.",
+                           field="review_policy"),
                          field="review_policy")
     if exam is None:
         content_id = require_text(form.get("content_id"), "content_id", max_length=255)
@@ -852,17 +872,19 @@ def save_exam(course_id: str, exam: Exam | None, form: Mapping[str, Any], actor:
 def course_exam(course_id: str, exam_id: int) -> Exam:
     exam = db.session.get(Exam, exam_id)
     if exam is None or exam.course_id != course_id:
-        raise NotFound(f"Exam {exam_id} does not exist in this course.")
+        raise NotFound(_("Exam %(id)s does not exist in this course.", id=exam_id))
     return exam
 
 
 def update_course_settings(course: Course, form: Mapping[str, Any], now: datetime) -> Course:
     email = str(form.get("proctoring_escalation_email") or "").strip()
     if email and not courses.EMAIL_PATTERN.match(email):
-        raise BadRequest(f"proctoring_escalation_email: {email!r} is not an email address.",
+        raise BadRequest(_("%(field)s: %(value)s is not an email address.",
+                           field="proctoring_escalation_email", value=repr(email)),
                          field="proctoring_escalation_email")
     if len(email) > 254:
-        raise BadRequest("proctoring_escalation_email: at most 254 characters.",
+        raise BadRequest(_("%(field)s: at most %(maximum)d characters.",
+                           field="proctoring_escalation_email", maximum=254),
                          field="proctoring_escalation_email")
     course.proctoring_escalation_email = email or None
     course.allow_proctoring_opt_out = parse_bool(

@@ -23,11 +23,18 @@ from typing import Any
 from urllib.parse import quote
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import aliased
 
 from proctor_web.backends.base import ProctoringBackend
-from proctor_web.errors import BadRequest, InvalidTransition, NotFound, PermissionDenied
+from proctor_web.errors import (
+    BackendError,
+    BadRequest,
+    InvalidTransition,
+    NotFound,
+    PermissionDenied,
+)
 from proctor_web.extensions import db
 from proctor_web.i18n import accessibility_time_string, human_duration, humanized_exam_type
 from proctor_web.models import (
@@ -145,9 +152,10 @@ def template_for(exam_type: ExamType, situation: Situation) -> str:
         return f"learner/interstitials/{TEMPLATES[(exam_type, situation)]}.html"
     except KeyError:
         # The mapping covers every pair situation_for can produce; the test suite checks it.
-        raise NotFound(
-            f"No page for a {exam_type.value} exam in situation {situation.value}."
-        ) from None
+        raise NotFound(_(
+            "No page for a %(exam_type)s exam in situation %(situation)s.",
+            exam_type=exam_type.value, situation=situation.value,
+        )) from None
 
 
 @dataclass(frozen=True)
@@ -309,7 +317,7 @@ def load_attempt_view(attempt_id: int) -> AttemptView:
         _attempt_view_query(), {"attempt_id": attempt_id}
     ).unique().first()
     if row is None:
-        raise NotFound(f"Attempt {attempt_id} does not exist.")
+        raise NotFound(_("Attempt %(id)s does not exist.", id=attempt_id))
     attempt, extra_value, end, clicked_at = row
     return AttemptView(attempt, _int_or_zero(extra_value), end, clicked_at)
 
@@ -488,12 +496,25 @@ class ExamPage:
     context: dict[str, Any] = field(default_factory=dict)
 
 
-def _provider_info(backend: ProctoringBackend | None, locale: str) -> dict[str, Any]:
+def _provider_info(
+    backend: ProctoringBackend | None, locale: str, attempt: Attempt | None = None
+) -> dict[str, Any]:
+    """What the provider says about itself and, during setup, about this attempt.
+
+    The attempt's own download link matters: it is how the provider's system check knows
+    which attempt to report ready. A provider that cannot be reached does not break the
+    page; the learner gets our generic wording instead.
+    """
     if backend is None:
         return {"name": "", "instructions": [], "rules": {}, "download_url": None,
-                "tech_support": {}, "javascript": None}
-    config = backend.get_proctoring_config(locale) or {}
-    return {
+                "tech_support": {}, "javascript": None, "unavailable": False}
+    try:
+        config = backend.get_proctoring_config(locale) or {}
+    except BackendError as error:
+        log.warning("%s config unavailable for the learner page: %s", backend.name,
+                    error.message)
+        config = {"unavailable": True}
+    info = {
         "name": config.get("name") or backend.display_name,
         "instructions": list(config.get("instructions") or []),
         "rules": dict(config.get("rules") or {}),
@@ -501,7 +522,25 @@ def _provider_info(backend: ProctoringBackend | None, locale: str) -> dict[str, 
         "tech_support": backend.tech_support(),
         "javascript": backend.get_javascript(),
         "ping_interval": backend.ping_interval,
+        "unavailable": bool(config.get("unavailable")),
     }
+    if (
+        attempt is not None
+        and attempt.external_id
+        and attempt.status in (S.CREATED, S.DOWNLOAD_SOFTWARE_CLICKED)
+    ):
+        try:
+            details = backend.get_attempt(attempt.exam.external_id, attempt.external_id,
+                                          locale) or {}
+        except BackendError as error:
+            log.warning("%s attempt %s unavailable for the learner page: %s", backend.name,
+                        attempt.external_id, error.message)
+            details = {}
+        if details.get("download_url"):
+            info["download_url"] = details["download_url"]
+        if details.get("instructions"):
+            info["instructions"] = list(details["instructions"])
+    return info
 
 
 def exam_page(
@@ -510,14 +549,13 @@ def exam_page(
 ) -> ExamPage:
     """Read everything the learner's page needs, applying expiry and readiness first."""
     if not exam.is_active:
-        raise NotFound(f"The exam '{exam.exam_name}' is not available.")
+        raise NotFound(_("The exam '%(name)s' is not available.", name=exam.exam_name))
     kind = exams.exam_type(exam)
     manages = courses.can_manage(user, exam.course_id)
     enrolled = courses.is_enrolled(user, exam.course_id)
     course = exams.course_of(exam)
     due = exam.due_date or (course.end_date if course else None)
     backend = exams.backend_for(exam)
-    provider = _provider_info(backend, locale)
     view: AttemptView | None = None
     attempt = None
     if not manages and enrolled and user.is_active:
@@ -525,6 +563,7 @@ def exam_page(
         if newest is not None:
             view = refresh(load_attempt_view(newest.id), now)
             attempt = view.attempt
+    provider = _provider_info(backend, locale, attempt)
     facts = Facts(
         exam_type=kind,
         status=attempt.status if attempt else None,
@@ -536,7 +575,9 @@ def exam_page(
         manages_course=manages,
         # Providers without step-by-step instructions but with desktop software (RPNow) get
         # the page with the exam code to paste into their software.
-        provider_has_instructions=bool(provider["instructions"]) or not provider["download_url"],
+        # (When the provider cannot be reached we cannot tell, so the general page it is.)
+        provider_has_instructions=bool(provider["instructions"]) or not provider["download_url"]
+        or provider["unavailable"],
         allows_opt_out=bool(course and course.allow_proctoring_opt_out),
         viewable_past_due=current_app.config["EXAM_VIEWABLE_PAST_DUE"],
         confirming_decline=confirming_decline,
@@ -603,14 +644,14 @@ def check_may_take(exam: Exam, user: User) -> None:
     """Only active, enrolled learners take exams; course staff preview them."""
     if courses.can_manage(user, exam.course_id):
         raise PermissionDenied(
-            "Course staff can preview this exam but cannot take it as a learner."
+            _("Course staff can preview this exam but cannot take it as a learner.")
         )
     if not user.is_active:
-        raise PermissionDenied("This account is inactive.")
+        raise PermissionDenied(_("This account is inactive."))
     if not courses.is_enrolled(user, exam.course_id):
-        raise PermissionDenied("You are not enrolled in this course.")
+        raise PermissionDenied(_("You are not enrolled in this course."))
     if not exam.is_active:
-        raise NotFound(f"The exam '{exam.exam_name}' is not available.")
+        raise NotFound(_("The exam '%(name)s' is not available.", name=exam.exam_name))
 
 
 def create_attempt(
@@ -657,9 +698,9 @@ def decline(exam: Exam, user: User, now: datetime) -> Attempt:
 def acknowledge_status(attempt: Attempt, user: User, now: datetime) -> Attempt:
     """The learner has seen their review outcome (edx-proctoring's review_status PUT)."""
     if attempt.user_id != user.id:
-        raise PermissionDenied("You can only act on your own exam attempts.")
+        raise PermissionDenied(_("You can only act on your own exam attempts."))
     if not current_app.config["EXAM_VIEWABLE_PAST_DUE"]:
-        raise NotFound("Exam content is not viewable after the due date on this site.")
+        raise NotFound(_("Exam content is not viewable after the due date on this site."))
     if not attempt.is_status_acknowledged:
         attempt.is_status_acknowledged = True
         attempt.modified = now
@@ -683,10 +724,10 @@ def perform(exam: Exam, user: User, action: str, now: datetime) -> Attempt:
     try:
         page_action = PageAction(action)
     except ValueError:
-        raise BadRequest(
-            f"Unknown action {action!r}. Known actions: "
-            + ", ".join(a.value for a in PageAction) + "."
-        ) from None
+        raise BadRequest(_(
+            "Unknown action %(action)s. Known actions: %(known)s.",
+            action=repr(action), known=", ".join(a.value for a in PageAction),
+        )) from None
     if page_action is PageAction.ENTER:
         return create_attempt(exam, user, now, start_clock=not exam.has_backend,
                               attempt_proctored=True if exam.has_backend else None)
@@ -695,7 +736,7 @@ def perform(exam: Exam, user: User, action: str, now: datetime) -> Attempt:
     check_may_take(exam, user)
     attempt = attempts.current_attempt(exam, user)
     if attempt is None:
-        raise InvalidTransition("You have not begun this exam yet.")
+        raise InvalidTransition(_("You have not begun this exam yet."))
     if page_action is PageAction.ACKNOWLEDGE:
         return acknowledge_status(attempt, user, now)
     attempts.expire_if_due(attempt, now)
@@ -713,12 +754,12 @@ def clock_for(attempt: Attempt | None, now: datetime) -> dict[str, str | None]:
 
 def check_owner(attempt: Attempt, user: User) -> None:
     if attempt.user_id != user.id:
-        raise PermissionDenied("You can only see and change your own exam attempts.")
+        raise PermissionDenied(_("You can only see and change your own exam attempts."))
 
 
 def check_may_read_exam(exam: Exam, user: User) -> None:
     if not (courses.is_enrolled(user, exam.course_id) or courses.can_manage(user, exam.course_id)):
-        raise PermissionDenied("You are not enrolled in the course of this exam.")
+        raise PermissionDenied(_("You are not enrolled in the course of this exam."))
 
 
 def subject_user(current: User, user_id: Any, course_id: str | None) -> User:
@@ -732,10 +773,10 @@ def subject_user(current: User, user_id: Any, course_id: str | None) -> User:
         return current
     allowed = current.is_staff if course_id is None else courses.can_manage(current, course_id)
     if not allowed:
-        raise PermissionDenied("Only course staff can ask about another user's exams.")
+        raise PermissionDenied(_("Only course staff can ask about another user's exams."))
     user = db.session.get(User, wanted)
     if user is None:
-        raise NotFound(f"User {wanted} does not exist.")
+        raise NotFound(_("User %(id)s does not exist.", id=wanted))
     return user
 
 
@@ -829,30 +870,31 @@ def update_attempt(
 ) -> dict[str, Any]:
     """PUT attempt/<id>: one action by the owner (or, to mark it ready to resume, staff)."""
     if not action:
-        raise BadRequest("action: this field is required.", field="action")
+        raise BadRequest(_("%(field)s: this field is required.", field="action"), field="action")
     if action not in API_ACTIONS and action not in NO_OP_ACTIONS:
         raise BadRequest(
-            f"Unknown action {action!r}. Known actions: "
-            + ", ".join(sorted([*API_ACTIONS, *NO_OP_ACTIONS])) + ".",
+            _("Unknown action %(action)s. Known actions: %(known)s.", action=repr(action),
+              known=", ".join(sorted([*API_ACTIONS, *NO_OP_ACTIONS]))),
             field="action",
         )
     if action == "mark_ready_to_resume":
         if user_id in (None, ""):
-            raise PermissionDenied(
+            raise PermissionDenied(_(
                 "Only course staff can mark an attempt ready to resume, naming the learner "
-                "with user_id."
-            )
+                "with %(field)s.", field="user_id",
+            ))
         if not courses.can_manage(user, attempt.exam.course_id):
-            raise PermissionDenied("Only course staff can mark an attempt ready to resume.")
+            raise PermissionDenied(_("Only course staff can mark an attempt ready to resume."))
         from proctor_web.services.validation import parse_int
 
         if parse_int(user_id, "user_id", minimum=1) != attempt.user_id:
-            raise BadRequest("user_id does not match the attempt's learner.", field="user_id")
+            raise BadRequest(_("%(field)s does not match the attempt's learner.",
+                                 field="user_id"), field="user_id")
         attempts.apply_action(attempt, Action.MARK_READY_TO_RESUME, Actor.staff(user), now)
         return {"exam_attempt_id": attempt.id, **clock_for(attempt, now)}
     if user_id not in (None, "") and str(user_id) != str(user.id):
-        raise PermissionDenied("user_id may only be given by course staff marking an attempt "
-                               "ready to resume.")
+        raise PermissionDenied(_("%(field)s may only be given by course staff marking an "
+                                 "attempt ready to resume.", field="user_id"))
     check_owner(attempt, user)
     attempts.expire_if_due(attempt, now)
     if action in NO_OP_ACTIONS:
@@ -936,7 +978,8 @@ def onboarding_status(user: User, course_id: str, now: datetime,
     """edx-proctoring's user_onboarding/status for one learner in one course."""
     candidates = onboarding.onboarding_exams(course_id)
     if not candidates:
-        raise NotFound(f"There is no onboarding exam in course {course_id!r}.")
+        raise NotFound(_("There is no onboarding exam in course %(course_id)s.",
+                         course_id=repr(course_id)))
     data = onboarding.learner_onboarding(user, course_id, now)
     open_exams = [e for e in candidates if not (e.due_date and e.due_date <= now)]
     link_exam = open_exams[0] if open_exams else candidates[0]

@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 
 import jwt
 from flask import current_app
+from flask_babel import gettext
 from sqlalchemy import select
 
 from proctor_web.errors import AlreadyExists, BadRequest, WebhookAuthError
@@ -61,23 +62,26 @@ def create_client(
     """Create a service account for ``backend``; the secret is only ever returned here."""
     name = (name or "").strip()
     if not name:
-        raise BadRequest("name: required.")
+        raise BadRequest(gettext("%(field)s: required.", field="name"))
     registry = current_app.extensions["proctor_backends"]
     if backend not in registry.names:
         raise BadRequest(
-            f"backend: {backend!r} is not configured; choose one of {', '.join(registry.names)}."
+            gettext("%(field)s: %(value)s is not configured; choose one of %(choices)s.",
+                    field="backend", value=repr(backend), choices=", ".join(registry.names))
         )
     client_id = client_id or uuid.uuid4().hex
     secret = client_secret or secrets.token_urlsafe(32)
     if len(secret) < 12:
-        raise BadRequest("client secret: use at least 12 characters.")
+        raise BadRequest(gettext("client secret: use at least %(minimum)d characters.",
+                                 minimum=12))
     clash = db.session.execute(
         select(OAuthClient).where(
             (OAuthClient.name == name) | (OAuthClient.client_id == client_id)
         )
     ).scalar_one_or_none()
     if clash is not None:
-        raise AlreadyExists(f"An OAuth client named {name!r} or with that client id exists.")
+        raise AlreadyExists(gettext("An OAuth client named %(name)s or with that client id "
+                                    "exists.", name=repr(name)))
     client = OAuthClient(
         name=name, client_id=client_id, secret_hash=_hash(secret), backend=backend,
         is_active=True, created=now, modified=now,
@@ -117,18 +121,20 @@ def authenticate(authorization: str | None, now: datetime) -> OAuthClient:
     """The client behind an ``Authorization: Bearer|JWT <token>`` header, or WebhookAuthError."""
     scheme, _, token = (authorization or "").strip().partition(" ")
     if scheme.lower() not in ("bearer", "jwt") or not token.strip():
-        raise WebhookAuthError("Authentication credentials were not provided (Bearer token).")
+        raise WebhookAuthError(
+            gettext("Authentication credentials were not provided (Bearer token)."))
     try:
         claims = jwt.decode(
             token.strip(), _signing_key(), algorithms=[_ALGORITHM], audience=_AUDIENCE,
             options={"require": ["exp", "sub", "aud"], "verify_exp": False},
         )
     except jwt.InvalidTokenError as error:
-        raise WebhookAuthError(f"The access token is not valid: {error}.") from None
+        raise WebhookAuthError(gettext("The access token is not valid: %(error)s.",
+                                       error=str(error))) from None
     # Expiry is checked against the caller's clock so tests can pin time.
     if int(claims["exp"]) <= int(now.timestamp()):
-        raise WebhookAuthError("The access token has expired.")
+        raise WebhookAuthError(gettext("The access token has expired."))
     client = _client(str(claims["sub"]))
     if client is None or not client.is_active or client.backend != claims.get("backend"):
-        raise WebhookAuthError("The access token's client is no longer allowed.")
+        raise WebhookAuthError(gettext("The access token's client is no longer allowed."))
     return client

@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import Flask, current_app, g, has_app_context, has_request_context
+from flask_babel import gettext as _
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
@@ -325,7 +326,7 @@ def retire_backend_user(user: User) -> dict[str, bool]:
             backend = _registry().get(name)
         except BackendNotConfigured:
             results[name] = False
-            failures.append(f"{name}: not configured")
+            failures.append(_("%(name)s: not configured", name=name))
             continue
         try:
             results[name] = bool(backend.retire_user(obscured_user_id(user.id, name)))
@@ -333,8 +334,8 @@ def retire_backend_user(user: User) -> dict[str, bool]:
             results[name] = False
             failures.append(f"{name}: {error.message}")
     if failures:
-        raise RetirementFailed("Could not retire the user everywhere: " + "; ".join(failures),
-                               results=results)
+        raise RetirementFailed(_("Could not retire the user everywhere: %(failures)s",
+                                 failures="; ".join(failures)), results=results)
     return results
 
 
@@ -360,14 +361,15 @@ def instructor_dashboard_url(
     if exam_id is not None:
         exams_ = [e for e in exams_ if e.id == exam_id]
         if not exams_:
-            raise NotFound(f"No exam {exam_id} in course {course_id}.")
+            raise NotFound(_("No exam %(id)s in course %(course_id)s.", id=exam_id,
+                             course_id=course_id))
     proctored = [e for e in exams_ if e.is_proctored]
     if not proctored:
-        raise NotFound("This course has no proctored exams.")
+        raise NotFound(_("This course has no proctored exams."))
     names = {e.backend for e in proctored}
     if len(names) > 1:
-        raise BadRequest("The course's exams use different proctoring providers; "
-                         "open the dashboard of one exam instead.")
+        raise BadRequest(_("The course's exams use different proctoring providers; "
+                           "open the dashboard of one exam instead."))
     backend = _registry().get(names.pop())
     exam = proctored[0] if exam_id is not None else None
     video: bytes | None = None
@@ -386,7 +388,8 @@ def instructor_dashboard_url(
             ).scalar_one_or_none()
             video = review.encrypted_video_url if review is not None else None
     elif not backend.has_dashboard:
-        raise NotFound(f"{backend.display_name} has no instructor dashboard.")
+        raise NotFound(_("%(provider)s has no instructor dashboard.",
+                         provider=backend.display_name))
     url = backend.get_instructor_url(
         course_id,
         {"id": obscured_user_id(user.id, backend.name), "full_name": user.full_name,
@@ -397,13 +400,14 @@ def instructor_dashboard_url(
         encrypted_video_review_url=video,
     )
     if not url:
-        raise NotFound(f"{backend.display_name} has nothing to show for this.")
+        raise NotFound(_("%(provider)s has nothing to show for this.",
+                         provider=backend.display_name))
     return url
 
 
 def require_global_staff(user: User) -> None:
     if not user.is_staff:
-        raise PermissionDenied("Only global staff may retire users.")
+        raise PermissionDenied(_("Only global staff may retire users."))
 
 
 # Inbound callbacks ------------------------------------------------------------------------
@@ -445,10 +449,11 @@ def handle_ready_callback(
     from proctor_web.services.attempts import Action, Actor, apply_action
 
     if not isinstance(body, dict):
-        raise BadRequest("The body must be a JSON object.")
+        raise BadRequest(_("The body must be a JSON object."))
     status = body.get("status", "ready")
     if status != "ready":
-        raise BadRequest(f"'status' must be 'ready', got {status!r}.")
+        raise BadRequest(_("'%(field)s' must be '%(expected)s', got %(value)s.", field="status",
+                           expected="ready", value=repr(status)))
     if not claim_receipt(backend_name, "ready", attempt.external_id or "", body, now):
         return False
     apply_action(attempt, Action.READY, Actor.provider(backend_name), now,

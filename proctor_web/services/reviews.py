@@ -22,6 +22,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import select, update
 
 from proctor_web.backends.base import REVIEW_STATUSES, NormalisedReview, ProctoringBackend
@@ -83,7 +84,7 @@ def find_target(attempt_code: str) -> ReviewTarget:
                             attempt.external_id)
     archived = attempts.find_archived_attempt(attempt_code)
     if archived is None:
-        raise NotFound(f"No exam attempt has the code {attempt_code!r}.")
+        raise NotFound(_("No exam attempt has the code %(code)s.", code=repr(attempt_code)))
     exam = db.session.get(Exam, archived.exam_id)
     external_id = archived.external_id or db.session.execute(
         select(AttemptHistory.external_id)
@@ -106,7 +107,8 @@ def find_target_by_external_id(external_id: str) -> ReviewTarget:
         .limit(1)
     ).scalar_one_or_none()
     if code is None:
-        raise NotFound(f"No exam attempt has the provider id {external_id!r}.")
+        raise NotFound(_("No exam attempt has the provider id %(external_id)s.",
+                         external_id=repr(external_id)))
     return find_target(code)
 
 
@@ -163,14 +165,15 @@ def record_review(
     """
     exam = target.exam
     if exam is None or not exam.has_backend:
-        raise PreconditionFailed("The exam of this attempt is no longer proctored.")
+        raise PreconditionFailed(_("The exam of this attempt is no longer proctored."))
     if review.status not in REVIEW_STATUSES:
-        raise BadRequest(f"Unknown review status {review.status!r}.")
+        raise BadRequest(_("Unknown review status %(status)s.", status=repr(review.status)))
 
     existing = get_review(target.attempt_code)
     if existing is not None and not current_app.config["ALLOW_REVIEW_UPDATES"]:
         raise BadRequest(
-            f"A review for attempt {target.attempt_code} already exists and updates are off."
+            _("A review for attempt %(code)s already exists and updates are off.",
+              code=target.attempt_code)
         )
     reviewer = None
     if review.reviewed_by:
@@ -299,7 +302,7 @@ def handle_review_callback(
     from proctor_web.services.provider_sync import claim_receipt
 
     if target.exam is None or not target.exam.has_backend:
-        raise PreconditionFailed("The exam of this attempt is no longer proctored.")
+        raise PreconditionFailed(_("The exam of this attempt is no longer proctored."))
     review = backend.on_review_callback(body)
     if not claim_receipt(backend.name, "reviewed", target.attempt_code, body, now):
         return None

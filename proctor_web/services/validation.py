@@ -9,6 +9,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from flask_babel import gettext as _
+
 from proctor_web.errors import BadRequest
 
 _TRUE = {"true", "1", "yes", "on"}
@@ -17,10 +19,11 @@ _FALSE = {"false", "0", "no", "off", ""}
 
 def require_text(value: Any, field: str, max_length: int = 255) -> str:
     if value is None or not isinstance(value, (str, int)) or not str(value).strip():
-        raise BadRequest(f"{field}: this field is required.", field=field)
+        raise BadRequest(_("%(field)s: this field is required.", field=field), field=field)
     text = str(value).strip()
     if len(text) > max_length:
-        raise BadRequest(f"{field}: at most {max_length} characters.", field=field)
+        raise BadRequest(_("%(field)s: at most %(maximum)d characters.", field=field,
+                           maximum=max_length), field=field)
     return text
 
 
@@ -31,21 +34,26 @@ def parse_bool(value: Any, field: str) -> bool:
         return bool(value)
     if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
         return value.strip().lower() in _TRUE
-    raise BadRequest(f"{field}: expected true or false, got {value!r}.", field=field)
+    raise BadRequest(_("%(field)s: expected true or false, got %(value)s.", field=field,
+                       value=repr(value)), field=field)
 
 
 def parse_int(value: Any, field: str, minimum: int | None = None,
               maximum: int | None = None) -> int:
     if isinstance(value, bool):
-        raise BadRequest(f"{field}: expected a whole number, got {value!r}.", field=field)
+        raise BadRequest(_("%(field)s: expected a whole number, got %(value)s.", field=field,
+                           value=repr(value)), field=field)
     try:
         number = int(str(value).strip()) if not isinstance(value, int) else value
     except (TypeError, ValueError):
-        raise BadRequest(f"{field}: expected a whole number, got {value!r}.", field=field) from None
+        raise BadRequest(_("%(field)s: expected a whole number, got %(value)s.", field=field,
+                           value=repr(value)), field=field) from None
     if minimum is not None and number < minimum:
-        raise BadRequest(f"{field}: must be at least {minimum}.", field=field)
+        raise BadRequest(_("%(field)s: must be at least %(minimum)d.", field=field,
+                           minimum=minimum), field=field)
     if maximum is not None and number > maximum:
-        raise BadRequest(f"{field}: must be at most {maximum}.", field=field)
+        raise BadRequest(_("%(field)s: must be at most %(maximum)d.", field=field,
+                           maximum=maximum), field=field)
     return number
 
 
@@ -67,8 +75,8 @@ def parse_datetime(value: Any, field: str) -> datetime | None:
             parsed = datetime.fromisoformat(text)
         except ValueError:
             raise BadRequest(
-                f"{field}: expected an ISO-8601 date and time such as "
-                f"2026-12-01T17:00:00Z, got {value!r}.",
+                _("%(field)s: expected an ISO-8601 date and time such as %(example)s, got "
+                  "%(value)s.", field=field, example="2026-12-01T17:00:00Z", value=repr(value)),
                 field=field,
             ) from None
     if parsed.tzinfo is None:

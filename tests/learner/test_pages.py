@@ -188,3 +188,51 @@ def test_resumed_timed_exam_entrance_offers_the_saved_time(setup, factory, sign_
     sign_in(learner)
     html = client.get(f"/courses/{ENCODED}/exams/timed-1").get_data(as_text=True)
     assert "You will have 12 minutes to finish" in html
+
+
+class _AttemptAwareProvider:
+    """Wraps the mock backend: an attempt-specific download link, or a provider that is down."""
+
+    def __init__(self, backend, down: bool) -> None:
+        self._backend, self._down = backend, down
+
+    def __getattr__(self, name):
+        return getattr(self._backend, name)
+
+    def get_proctoring_config(self, locale="en"):
+        from proctor_web.backends.base import ProviderUnavailable
+
+        if self._down:
+            raise ProviderUnavailable("provider unreachable")
+        return self._backend.get_proctoring_config(locale)
+
+    def get_attempt(self, exam_external_id, attempt_external_id, locale="en"):
+        from proctor_web.backends.base import ProviderUnavailable
+
+        if self._down:
+            raise ProviderUnavailable("provider unreachable")
+        return {"download_url": f"https://provider.example/check?attempt={attempt_external_id}",
+                "instructions": ["Open the provider's check for this very attempt."]}
+
+    def is_ready(self, *args):
+        return False
+
+
+@pytest.mark.parametrize("down", [False, True])
+def test_setup_page_uses_the_attempts_own_link_and_survives_a_provider_outage(
+    app, setup, factory, sign_in, client, monkeypatch, down
+):
+    registry = app.extensions["proctor_backends"]
+    monkeypatch.setitem(registry._backends, "mock",
+                        _AttemptAwareProvider(registry._backends["mock"], down))
+    attempt = factory.attempt(setup["proctored"], setup["learner"], "created",
+                              external_id="EXT-42")
+    db.session.commit()
+    sign_in(setup["learner"])
+    response = client.get(f"/courses/{ENCODED}/exams/proctored-1")
+    assert response.status_code == 200
+    assert situation(response) == "instructions"
+    html = response.get_data(as_text=True)
+    assert ("https://provider.example/check?attempt=EXT-42" in html) is not down
+    assert ("for this very attempt" in html) is not down
+    assert attempt.id

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import Response, jsonify, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from proctor_web.blueprints.api import bp
@@ -102,19 +103,19 @@ def _payload() -> Mapping[str, Any]:
     if request.is_json:
         data = request.get_json(silent=True)
         if not isinstance(data, dict):
-            raise BadRequest("The body must be a JSON object.")
+            raise BadRequest(_("The body must be a JSON object."))
         return data
     return request.form
 
 
 def _require_manager(course_id: str) -> None:
     if not instructor.course_access(current_user, course_id).can_manage:
-        raise PermissionDenied("You must be course staff to do this.")
+        raise PermissionDenied(_("You must be course staff to do this."))
 
 
 def _require_exam_manager(exam: Exam) -> None:
     if not courses.can_manage(current_user, exam.course_id):
-        raise PermissionDenied("You must be course staff to do this.")
+        raise PermissionDenied(_("You must be course staff to do this."))
 
 
 def _exam_id(value: Any) -> int:
@@ -130,11 +131,12 @@ def exam_create() -> Response:
     data = _payload()
     course_id = str(data.get("course_id") or "").strip()
     if not course_id:
-        raise BadRequest("course_id: this field is required.", field="course_id")
+        raise BadRequest(_("%(field)s: this field is required.", field="course_id"),
+                         field="course_id")
     if courses.get_course(course_id) is None:
         # A new course is created with its first exam: only global staff may do that.
         if not current_user.is_staff:
-            raise PermissionDenied("You must be course staff to do this.")
+            raise PermissionDenied(_("You must be course staff to do this."))
     else:
         _require_manager(course_id)
     fields = {k: data[k] for k in exams.EXAM_FIELDS if k in data}
@@ -157,7 +159,7 @@ def exam_update() -> Response:
 
 def _require_member(course_id: str) -> None:
     if not instructor.is_member(current_user, course_id):
-        raise PermissionDenied("You are not enrolled in this course.")
+        raise PermissionDenied(_("You are not enrolled in this course."))
 
 
 @bp.get(f"{PE}/exam/exam_id/<int:exam_id>")
@@ -189,12 +191,12 @@ def exam_list(course_id: str) -> Response:
 def exam_registration(course_id: str) -> Response:
     if courses.get_course(course_id) is None:
         if not current_user.is_staff:
-            raise PermissionDenied("You must be course staff to do this.")
+            raise PermissionDenied(_("You must be course staff to do this."))
     else:
         _require_manager(course_id)
     items = request.get_json(silent=True)
     if not isinstance(items, list):
-        raise Unprocessable("The body must be a JSON list of exams.")
+        raise Unprocessable(_("The body must be a JSON list of exams."))
     try:
         registered = exams.register_exams(course_id, items, current_user, utcnow())
     except BadRequest as error:
@@ -248,7 +250,7 @@ def attempts_grouped_search(course_id: str, search: str) -> Response:
 def attempt_delete(attempt_id: int) -> Response:
     attempt = db.session.get(Attempt, attempt_id)
     if attempt is None:
-        raise NotFound(f"Attempt {attempt_id} does not exist.")
+        raise NotFound(_("Attempt %(id)s does not exist.", id=attempt_id))
     _require_exam_manager(attempt.exam)
     remove_attempt(attempt, Actor.staff(current_user), utcnow(), "removed through the API")
     db.session.commit()
@@ -262,7 +264,7 @@ def reset_attempts(exam_id: int, user_id: int) -> Response:
     _require_exam_manager(exam)
     user = db.session.get(User, user_id)
     if user is None:
-        raise NotFound(f"User {user_id} does not exist.")
+        raise NotFound(_("User %(id)s does not exist.", id=user_id))
     instructor.reset_attempts(exam, user, current_user, utcnow())
     db.session.commit()
     return jsonify({})
@@ -313,11 +315,12 @@ def allowance_delete() -> Response:
     _require_exam_manager(exam)
     user = db.session.get(User, parse_int(data.get("user_id"), "user_id", minimum=1))
     if user is None:
-        raise NotFound("user_id: no such user.", field="user_id")
+        raise NotFound(_("%(field)s: no such user.", field="user_id"), field="user_id")
     key = str(data.get("key") or "")
     if key not in allowances.ALLOWANCE_TYPES or key == allowances.TIME_MULTIPLIER:
-        raise BadRequest(f"key: expected additional_time_granted or review_policy_exception, "
-                         f"got {key!r}.", field="key")
+        raise BadRequest(_("%(field)s: expected %(first)s or %(second)s, got %(value)s.",
+                           field="key", first="additional_time_granted",
+                           second="review_policy_exception", value=repr(key)), field="key")
     allowances.delete_allowance(exam, user, key, current_user, utcnow())
     db.session.commit()
     return jsonify(None)
@@ -327,7 +330,8 @@ def _bulk(course_id: str | None) -> tuple[Response, int]:
     data = _payload()
     course_id = course_id or str(data.get("course_id") or "").strip()
     if not course_id:
-        raise BadRequest("course_id: this field is required.", field="course_id")
+        raise BadRequest(_("%(field)s: this field is required.", field="course_id"),
+                         field="course_id")
     _require_manager(course_id)
     results = allowances.grant_allowances(
         course_id, data.get("exam_ids"), data.get("user_ids"),
@@ -337,7 +341,7 @@ def _bulk(course_id: str | None) -> tuple[Response, int]:
     failed = [r for r in results if not r.ok]
     if not succeeded:
         field = failed[0].field if failed and failed[0].field else "user_info"
-        raise BadRequest(failed[0].message if failed else "Nothing to do.", field=field)
+        raise BadRequest(failed[0].message if failed else _("Nothing to do."), field=field)
     db.session.commit()
     if failed:
         body = [{"exam_id": r.exam_id, "user_id": r.user, "detail": r.message} for r in failed]
@@ -370,7 +374,7 @@ def onboarding_course(course_id: str) -> Response:
     )
     page = instructor.onboarding_page(course_id, filters, utcnow())
     if not page.has_onboarding_exam:
-        raise NotFound("This course has no onboarding exam.")
+        raise NotFound(_("This course has no onboarding exam."))
 
     def link(number: int) -> str | None:
         if number < 1 or number > page.pages:

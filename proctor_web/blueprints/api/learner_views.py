@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import current_app, jsonify, request
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
@@ -28,7 +29,7 @@ def _body() -> dict[str, Any]:
     if request.is_json:
         data = request.get_json(silent=True)
         if not isinstance(data, dict):
-            raise BadRequest("The request body must be a JSON object.")
+            raise BadRequest(_("The request body must be a JSON object."))
         return data
     return request.form.to_dict()
 
@@ -145,7 +146,8 @@ def active_exams_for_user() -> Response:
         "course_id")
     user_id = request.args.get("user_id") or (request.get_json(silent=True) or {}).get("user_id")
     if not course_id:
-        raise BadRequest("course_id: this field is required.", field="course_id")
+        raise BadRequest(_("%(field)s: this field is required.", field="course_id"),
+                         field="course_id")
     user = learner.subject_user(current_user, user_id, str(course_id))
     now = utcnow()
     items = learner.active_exams_for_user(user, str(course_id), now)
@@ -158,12 +160,14 @@ def active_exams_for_user() -> Response:
 def onboarding_status() -> Response:
     course_id = request.args.get("course_id")
     if not course_id:
-        raise BadRequest("course_id: this query parameter is required.", field="course_id")
+        raise BadRequest(_("%(field)s: this query parameter is required.", field="course_id"),
+                         field="course_id")
     username = request.args.get("username")
     user = current_user
     if username and username != current_user.username:
         if not courses.can_manage(current_user, course_id):
-            raise PermissionDenied("Only course staff can see another learner's onboarding.")
+            raise PermissionDenied(
+                _("Only course staff can see another learner's onboarding."))
         user = courses.get_user(username)
     now = utcnow()
     return _json(learner.onboarding_status(user, course_id, now,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Response, jsonify, redirect, request
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from proctor_web.auth import require_course_staff
@@ -32,7 +33,7 @@ def instructor_dashboard(course_id: str, exam_id: int | None = None) -> Response
 def _retiree(user_id: int) -> User:
     user = db.session.get(User, user_id)
     if user is None:
-        raise NotFound(f"User {user_id} does not exist.")
+        raise NotFound(_("User %(id)s does not exist.", id=user_id))
     return user
 
 

@@ -12,6 +12,7 @@ import json
 from typing import Any
 
 from flask import Response, current_app, jsonify, make_response, redirect, request
+from flask_babel import gettext as _
 
 from proctor_web.backends import get_backend
 from proctor_web.backends.software_secure import (
@@ -39,14 +40,14 @@ def _json_body(*, required: bool) -> Any:
     raw = request.get_data(cache=True)
     if not raw.strip():
         if required:
-            raise BadRequest("The request body is empty; a JSON object is expected.")
+            raise BadRequest(_("The request body is empty; a JSON object is expected."))
         return {}
     try:
         body = json.loads(raw)
     except (ValueError, UnicodeDecodeError):
-        raise BadRequest("The request body is not valid JSON.") from None
+        raise BadRequest(_("The request body is not valid JSON.")) from None
     if not isinstance(body, dict):
-        raise BadRequest("The request body must be a JSON object.")
+        raise BadRequest(_("The request body must be a JSON object."))
     return body
 
 
@@ -62,7 +63,8 @@ def access_token() -> Response:
     """Client-credentials grant for provider service accounts (form, or HTTP Basic)."""
     form = request.form
     if form.get("grant_type") != "client_credentials":
-        raise BadRequest("Only grant_type=client_credentials is supported.",
+        raise BadRequest(_("Only %(grant)s is supported.",
+                           grant="grant_type=client_credentials"),
                          error="unsupported_grant_type")
     auth = request.authorization
     if auth is not None and auth.type == "basic":
@@ -72,7 +74,8 @@ def access_token() -> Response:
     try:
         token = oauth.issue_token(client_id, client_secret, utcnow())
     except WebhookAuthError:
-        raise WebhookAuthError("Unknown client or wrong secret.", error="invalid_client") from None
+        raise WebhookAuthError(_("Unknown client or wrong secret."),
+                               error="invalid_client") from None
     response = jsonify(access_token=token.access_token, token_type="Bearer",
                        expires_in=token.expires_in)
     response.headers["Cache-Control"] = "no-store"
@@ -92,9 +95,10 @@ def attempt_ready(external_id: str) -> Response:
     body = _json_body(required=False)
     attempt = attempts.get_attempt_by_external_id(external_id)
     if attempt is None:
-        raise NotFound(f"No exam attempt has the provider id {external_id!r}.")
+        raise NotFound(_("No exam attempt has the provider id %(external_id)s.",
+                         external_id=repr(external_id)))
     if attempt.exam.backend != client.backend:
-        raise PermissionDenied("This attempt belongs to another proctoring provider.")
+        raise PermissionDenied(_("This attempt belongs to another proctoring provider."))
     changed = provider_sync.handle_ready_callback(attempt, client.backend, body, utcnow())
     db.session.commit()
     return _ok(duplicate=not changed)
@@ -106,9 +110,9 @@ def attempt_reviewed(external_id: str) -> Response:
     body = _json_body(required=True)
     target = reviews.find_target_by_external_id(external_id)
     if target.exam is None:
-        raise PreconditionFailed("The exam of this attempt no longer exists.")
+        raise PreconditionFailed(_("The exam of this attempt no longer exists."))
     if target.exam.backend != client.backend:
-        raise PermissionDenied("This attempt belongs to another proctoring provider.")
+        raise PermissionDenied(_("This attempt belongs to another proctoring provider."))
     outcome = reviews.handle_review_callback(target, get_backend(client.backend), body, utcnow())
     db.session.commit()
     if outcome is None:
@@ -128,10 +132,11 @@ def _authenticate_rpnow() -> tuple[SoftwareSecureBackend, dict[str, Any]]:
     """The RPNow backend that signed (or knows the secret of) this callback, and its body."""
     backends = _rpnow_backends()
     if not backends:
-        raise NotFound("No RPNow backend is configured here.")
+        raise NotFound(_("No %(provider)s backend is configured here.", provider="RPNow"))
     secret = request.headers.get("X-Proctor-Callback-Secret")
     if secret is None and not request.headers.get("Authorization"):
-        raise WebhookAuthError("The review callback must be signed (SSI) or carry the secret.")
+        raise WebhookAuthError(
+            _("The review callback must be signed (SSI) or carry the secret."))
     # The signature covers the parsed body, so parse (nothing else) before checking it.
     body = _json_body(required=True)
     now = utcnow()
@@ -153,11 +158,12 @@ def rpnow_review_callback() -> Response:
     attempt_code, locator = backend.review_identity(body)
     target = reviews.find_target(attempt_code)
     if target.exam is None:
-        raise PreconditionFailed("The exam of this attempt no longer exists.")
+        raise PreconditionFailed(_("The exam of this attempt no longer exists."))
     if target.exam.backend != backend.name:
-        raise PermissionDenied("This attempt belongs to another proctoring provider.")
+        raise PermissionDenied(_("This attempt belongs to another proctoring provider."))
     if (target.external_id or "").lower() != locator.lower():
-        raise BadRequest("examMetaData.ssiRecordLocator does not match this attempt.")
+        raise BadRequest(_("%(field)s does not match this attempt.",
+                           field="examMetaData.ssiRecordLocator"))
     outcome = reviews.handle_review_callback(target, backend, body, utcnow())
     db.session.commit()
     if outcome is None:
@@ -173,7 +179,7 @@ def rpnow_launch(attempt_code: str) -> Response:
     """The RPNow app opens this: ready to start (or, re-opened mid-exam, submitted)."""
     attempt: Attempt | None = attempts.get_attempt_by_code(attempt_code)
     if attempt is None:
-        raise NotFound("This exam link is not valid.")
+        raise NotFound(_("This exam link is not valid."))
     attempt = provider_sync.handle_launch(attempt, utcnow())
     target = attempt.exam.content_url or "/"
     db.session.commit()
