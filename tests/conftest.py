@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,11 +18,13 @@ from typing import Any
 
 import psycopg
 import pytest
+from flask import g
 from sqlalchemy import event
 from sqlalchemy.orm import scoped_session, sessionmaker
 
 from proctor_web import create_app
 from proctor_web.extensions import db
+from proctor_web.models import User
 
 PG_ADMIN_URL = os.environ.get("PROCTOR_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
@@ -201,6 +203,28 @@ def artifacts_dir() -> Path:
     path = Path(__file__).resolve().parent.parent / "test-artifacts"
     path.mkdir(exist_ok=True)
     return path
+
+
+
+def make_sign_in(app, client) -> Callable[[User | None], Any]:
+    """Sign ``client`` in as ``user`` (None signs out), as the login form would."""
+    from flask_login.utils import _create_identifier
+
+    with app.test_request_context(environ_base=client.environ_base):
+        identifier = _create_identifier()
+
+    def login(user: User | None) -> Any:
+        # Requests share the test's app context, so Flask-Login's cached user must go too.
+        g.pop("_login_user", None)
+        with client.session_transaction() as session:
+            session.clear()
+            if user is not None:
+                session["_user_id"] = str(user.id)
+                session["_fresh"] = True
+                session["_id"] = identifier
+        return client
+
+    return login
 
 
 from tests.factories import factory  # noqa: E402,F401  (fixture)

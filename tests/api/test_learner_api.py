@@ -11,7 +11,7 @@ import pytest
 from proctor_web.extensions import db
 from proctor_web.models import Allowance, Attempt
 from proctor_web.services import attempts, learner
-from tests.learner.conftest import make_sign_in
+from tests.conftest import make_sign_in
 
 
 @pytest.fixture

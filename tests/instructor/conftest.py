@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import pytest
 
 from proctor_web.extensions import db
 from proctor_web.models import Attempt, Exam, User
+from tests.conftest import make_sign_in
 from tests.factories import COURSE_ID
 
 OTHER_COURSE_ID = "course-v1:OtherX+O201+2026"
@@ -61,21 +61,7 @@ def dash(factory, now) -> Dash:
 @pytest.fixture
 def login_as(app, client):
     """Sign ``client`` in as ``user`` (None signs out), as the login form would."""
-    from flask_login.utils import _create_identifier
-
-    with app.test_request_context(environ_base=client.environ_base):
-        identifier = _create_identifier()
-
-    def login(user: User | None) -> Any:
-        with client.session_transaction() as session:
-            session.clear()
-            if user is not None:
-                session["_user_id"] = str(user.id)
-                session["_fresh"] = True
-                session["_id"] = identifier
-        return client
-
-    return login
+    return make_sign_in(app, client)
 
 
 def page_url(course_id: str, rest: str = "") -> str:

@@ -7,7 +7,6 @@ one service call, commit once, JSON. Refusals are ``{"detail": ..., "field"?: ..
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
 from typing import Any
 
 from flask import Response, jsonify, request, url_for
@@ -20,6 +19,7 @@ from proctor_web.extensions import db
 from proctor_web.models import Allowance, Attempt, Exam, User, utcnow
 from proctor_web.services import allowances, courses, exams, instructor
 from proctor_web.services.attempts import Actor, remove_attempt
+from proctor_web.services.learner import exam_fields, iso
 from proctor_web.services.validation import parse_int
 
 PE = "/v1/proctored_exam"
@@ -34,27 +34,6 @@ class Unprocessable(ProctorError):
 # Serialisation ----------------------------------------------------------------------------
 
 
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
-
-
-def exam_json(exam: Exam) -> dict[str, Any]:
-    return {
-        "id": exam.id,
-        "course_id": exam.course_id,
-        "content_id": exam.content_id,
-        "external_id": exam.external_id,
-        "exam_name": exam.exam_name,
-        "time_limit_mins": exam.time_limit_mins,
-        "is_proctored": exam.is_proctored,
-        "is_practice_exam": exam.is_practice_exam,
-        "is_active": exam.is_active,
-        "due_date": _iso(exam.due_date),
-        "hide_after_due": exam.hide_after_due,
-        "backend": exam.backend,
-    }
-
-
 def user_json(user: User) -> dict[str, Any]:
     return {"id": user.id, "username": user.username, "email": user.email}
 
@@ -62,14 +41,14 @@ def user_json(user: User) -> dict[str, Any]:
 def attempt_json(attempt: Attempt) -> dict[str, Any]:
     return {
         "id": attempt.id,
-        "created": _iso(attempt.created),
-        "modified": _iso(attempt.modified),
+        "created": iso(attempt.created),
+        "modified": iso(attempt.modified),
         "user": user_json(attempt.user),
-        "started_at": _iso(attempt.started_at),
-        "completed_at": _iso(attempt.completed_at),
+        "started_at": iso(attempt.started_at),
+        "completed_at": iso(attempt.completed_at),
         "external_id": attempt.external_id,
         "status": attempt.status,
-        "proctored_exam": exam_json(attempt.exam),
+        "proctored_exam": exam_fields(attempt.exam),
         "allowed_time_limit_mins": attempt.allowed_time_limit_mins,
         "attempt_code": attempt.attempt_code,
         "is_sample_attempt": attempt.is_sample_attempt,
@@ -86,12 +65,12 @@ def attempt_json(attempt: Attempt) -> dict[str, Any]:
 def allowance_json(allowance: Allowance) -> dict[str, Any]:
     return {
         "id": allowance.id,
-        "created": _iso(allowance.created),
-        "modified": _iso(allowance.modified),
+        "created": iso(allowance.created),
+        "modified": iso(allowance.modified),
         "user": user_json(allowance.user),
         "key": allowance.key,
         "value": allowance.value,
-        "proctored_exam": exam_json(allowance.exam),
+        "proctored_exam": exam_fields(allowance.exam),
     }
 
 
@@ -167,7 +146,7 @@ def _require_member(course_id: str) -> None:
 def exam_get(exam_id: int) -> Response:
     exam = exams.get_exam(exam_id)
     _require_member(exam.course_id)
-    return jsonify(exam_json(exam))
+    return jsonify(exam_fields(exam))
 
 
 @bp.get(f"{PE}/exam/course_id/<course_id>/content_id/<content_id>")
@@ -175,7 +154,7 @@ def exam_get(exam_id: int) -> Response:
 def exam_get_by_content(course_id: str, content_id: str) -> Response:
     exam = exams.get_exam_by_content_id(course_id, content_id)
     _require_member(course_id)
-    return jsonify(exam_json(exam))
+    return jsonify(exam_fields(exam))
 
 
 @bp.get(f"{PE}/exam/course_id/<course_id>")
@@ -183,7 +162,7 @@ def exam_get_by_content(course_id: str, content_id: str) -> Response:
 def exam_list(course_id: str) -> Response:
     instructor.course_access(current_user, course_id)  # 404 for an unknown course
     _require_member(course_id)
-    return jsonify([exam_json(e) for e in exams.course_exams(course_id, active_only=True)])
+    return jsonify([exam_fields(e) for e in exams.course_exams(course_id, active_only=True)])
 
 
 @bp.patch(f"{PE}/exam_registration/course_id/<course_id>")
@@ -390,7 +369,7 @@ def onboarding_course(course_id: str) -> Response:
         "num_pages": page.pages,
         "results": [
             {"username": r.username, "enrollment_mode": r.enrollment_mode, "status": r.status,
-             "modified": _iso(r.modified)}
+             "modified": iso(r.modified)}
             for r in page.rows
         ],
         "use_onboarding_profile_api": False,
