@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+import pytest
 from playwright.sync_api import expect
 
 from proctor_web.extensions import db
@@ -180,3 +181,46 @@ def test_pages_in_spanish(live_server, browser, shot, fresh_learner):
         shot(page, "spanish-07-instructions")
     finally:
         context.close()
+
+
+def act(page, action: str):
+    """Press the button of the page's form for ``action``, whatever the language."""
+    page.locator(f"form.action-form[data-action='{action}'] button").first.click()
+
+
+def wait_for(page, wanted: str, timeout: int = 5_000):
+    expect(page.locator("article.exam-page")).to_have_attribute(
+        "data-situation", wanted, timeout=timeout)
+
+
+@pytest.mark.parametrize("content_id", ["practice-exam", "onboarding-exam"])
+def test_practice_and_onboarding_exams_in_spanish(live_server, page, login, shot,
+                                                  fresh_learner, content_id):
+    """The demo's other two exam types, end to end, in Spanish."""
+    username, password = fresh_learner()
+    login(page, username, password)
+    page.goto(exam_url(live_server, content_id) + "?lang=es")
+    assert page.locator("html").get_attribute("lang") == "es"
+    wait_for(page, "entrance")
+    shot(page, f"{content_id}-es-01-entrance")
+
+    act(page, "enter")
+    wait_for(page, "instructions")
+    with page.context.expect_page() as software:
+        act(page, "click_download_software")
+    software.value.close()
+    wait_for(page, "ready_to_start", timeout=20_000)
+    shot(page, f"{content_id}-es-02-ready-to-start")
+
+    act(page, "start")
+    wait_for(page, "started")
+    expect(page.locator("#timer-value")).to_be_visible()
+    shot(page, f"{content_id}-es-03-started")
+    act(page, "stop")
+    wait_for(page, "ready_to_submit")
+    act(page, "submit")
+    wait_for(page, "submitted")
+    heading = page.get_by_role("heading", level=1).inner_text()
+    assert heading and "submitted" not in heading.lower()  # the Spanish page, not English
+    assert page.locator("html").get_attribute("lang") == "es"
+    shot(page, f"{content_id}-es-04-submitted")
