@@ -18,12 +18,17 @@ class CourseCard:
 
 
 def home_for(user: User) -> list[CourseCard]:
-    rows = db.session.execute(
-        select(Course, CourseMembership.role)
-        .join(CourseMembership, CourseMembership.course_id == Course.course_id)
-        .where(CourseMembership.user_id == user.id, CourseMembership.is_active.is_(True))
-        .order_by(Course.course_id)
-    ).all()
+    """The courses a person belongs to; global staff manage every course."""
+    if user.is_staff:
+        rows = [(course, "staff") for course in db.session.execute(
+            select(Course).order_by(Course.course_id)).scalars()]
+    else:
+        rows = db.session.execute(
+            select(Course, CourseMembership.role)
+            .join(CourseMembership, CourseMembership.course_id == Course.course_id)
+            .where(CourseMembership.user_id == user.id, CourseMembership.is_active.is_(True))
+            .order_by(Course.course_id)
+        ).all()
     course_ids = [course.course_id for course, _ in rows]
     exams_by_course: dict[str, list[Exam]] = {cid: [] for cid in course_ids}
     if course_ids:

@@ -132,3 +132,29 @@ def test_session_cookie_is_httponly_and_secure_outside_debug(production_app):
     assert response.status_code == 302
     cookie = next(h for h in response.headers.getlist("Set-Cookie") if h.startswith("session="))
     assert "HttpOnly" in cookie and "Secure" in cookie and "SameSite=Lax" in cookie
+
+
+def test_home_leads_staff_to_their_dashboard_and_learners_to_exams(client, factory):
+    factory.exam(exam_name="Midterm")
+    learner = factory.learner(username="lea", password="lea-password")
+    staff = factory.course_staff(username="sid")
+    staff.set_password("sid-password")
+    factory.user(username="root", password="root-password", is_staff=True)
+    factory.course("course-v1:Other+O+1")
+    db.session.flush()
+    dashboard = "/courses/course-v1:TestX+T101+2026/instructor/"
+
+    client.post("/login", data={"username": "lea", "password": "lea-password"})
+    html = client.get("/").get_data(as_text=True)
+    assert "Midterm" in html and dashboard not in html
+    assert learner.id
+
+    client.post("/logout")
+    client.post("/login", data={"username": "sid", "password": "sid-password"})
+    html = client.get("/").get_data(as_text=True)
+    assert dashboard in html and "course-v1:Other+O+1" not in html
+
+    client.post("/logout")
+    client.post("/login", data={"username": "root", "password": "root-password"})
+    html = client.get("/").get_data(as_text=True)
+    assert dashboard in html and "/courses/course-v1:Other+O+1/instructor/" in html
