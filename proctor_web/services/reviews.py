@@ -80,8 +80,7 @@ def find_target(attempt_code: str) -> ReviewTarget:
     """The attempt a review is for, live or archived; NotFound if it never existed."""
     attempt = attempts.get_attempt_by_code(attempt_code)
     if attempt is not None:
-        return ReviewTarget(attempt_code, attempt, None, attempt.exam, attempt.user_id,
-                            attempt.external_id)
+        return _live_target(attempt)
     archived = attempts.find_archived_attempt(attempt_code)
     if archived is None:
         raise NotFound(_("No exam attempt has the code %(code)s.", code=repr(attempt_code)))
@@ -96,10 +95,15 @@ def find_target(attempt_code: str) -> ReviewTarget:
     return ReviewTarget(attempt_code, None, archived, exam, archived.user_id, external_id)
 
 
+def _live_target(attempt: Attempt) -> ReviewTarget:
+    return ReviewTarget(attempt.attempt_code, attempt, None, attempt.exam, attempt.user_id,
+                        attempt.external_id)
+
+
 def find_target_by_external_id(external_id: str) -> ReviewTarget:
     attempt = attempts.get_attempt_by_external_id(external_id)
     if attempt is not None:
-        return find_target(attempt.attempt_code)
+        return _live_target(attempt)
     code = db.session.execute(
         select(AttemptHistory.attempt_code)
         .where(AttemptHistory.external_id == external_id)
