@@ -16,7 +16,7 @@ from proctor_web.backends.base import ExamData, ProctoringBackend
 from proctor_web.errors import AlreadyExists, BackendError, BadRequest, NotFound
 from proctor_web.extensions import db
 from proctor_web.models import Course, Exam, ExamType, ReviewPolicy, ReviewPolicyHistory, User
-from proctor_web.services import courses, provider_sync
+from proctor_web.services import courses, provider_sync, timing
 from proctor_web.services.validation import (
     parse_bool,
     parse_datetime,
@@ -256,7 +256,7 @@ def exam_type(exam: Exam) -> ExamType:
 
 def due_date_for(exam: Exam) -> datetime | None:
     course = courses.get_course(exam.course_id)
-    return exam.due_date or (course.end_date if course else None)
+    return timing.effective_due_date(exam, course.end_date if course else None)
 
 
 def allows_opt_out(exam: Exam) -> bool:

@@ -49,7 +49,7 @@ from proctor_web.models import (
     User,
 )
 from proctor_web.models.attempt import PRE_STARTED
-from proctor_web.services import attempts, courses, exams, onboarding, timing
+from proctor_web.services import allowances, attempts, courses, exams, onboarding, timing
 from proctor_web.services.attempts import Action, Actor
 
 log = logging.getLogger(__name__)
@@ -270,7 +270,7 @@ class AttemptView:
 
     @property
     def due_date(self) -> datetime | None:
-        return self.exam.due_date or self.course_end
+        return timing.effective_due_date(self.exam, self.course_end)
 
 
 @functools.cache
@@ -554,7 +554,7 @@ def exam_page(
     manages = courses.can_manage(user, exam.course_id)
     enrolled = courses.is_enrolled(user, exam.course_id)
     course = exams.course_of(exam)
-    due = exam.due_date or (course.end_date if course else None)
+    due = timing.effective_due_date(exam, course.end_date if course else None)
     backend = exams.backend_for(exam)
     view: AttemptView | None = None
     attempt = None
@@ -589,7 +589,7 @@ def exam_page(
     else:
         total_minutes = timing.allowed_minutes(
             exam.time_limit_mins,
-            0 if manages else _extra_minutes(user, exam),
+            0 if manages else allowances.extra_minutes(user.id, exam.id),
             now, due,
         )
     policy = exams.get_review_policy(exam)
@@ -616,11 +616,6 @@ def exam_page(
     return ExamPage(exam, kind, situation, template_for(kind, situation), attempt, payload,
                     context)
 
-
-def _extra_minutes(user: User, exam: Exam) -> int:
-    from proctor_web.services import allowances
-
-    return allowances.extra_minutes(user.id, exam.id)
 
 
 # Acting on the page -----------------------------------------------------------------------
@@ -820,7 +815,8 @@ def exam_and_attempt(
             due = exams.due_date_for(exam)
             minutes = (
                 int(allowed_minutes_for(load_attempt_view(newest.id), now)) if newest else
-                timing.allowed_minutes(exam.time_limit_mins, _extra_minutes(user, exam), now, due)
+                timing.allowed_minutes(exam.time_limit_mins,
+                                       allowances.extra_minutes(user.id, exam.id), now, due)
             )
             exam_json = {
                 **exam_fields(exam),
