@@ -151,6 +151,8 @@ def _unproctored_or_set_up(attempt: Attempt) -> str | None:
 
 
 def _resumable(attempt: Attempt) -> str | None:
+    if attempt.is_sample_attempt:
+        return N_("practice attempts are retried by the learner, not resumed")
     return None if attempt.is_resumable else N_("this attempt cannot be resumed")
 
 

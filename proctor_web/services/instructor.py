@@ -90,10 +90,6 @@ def is_member(user: User, course_id: str) -> bool:
 # Exams ------------------------------------------------------------------------------------
 
 
-def exam_type(exam: Exam) -> ExamType:
-    return exams.exam_type(exam)
-
-
 def course_exam_list(course_id: str) -> list[Exam]:
     """Every exam of the course, active first, in course order."""
     return list(
@@ -190,7 +186,7 @@ def stuck_attempts(exam_list: Sequence[Exam], now: datetime,
 def overview(course_id: str, now: datetime) -> Overview:
     exam_list = course_exam_list(course_id)
     counts = status_counts(course_id)
-    summaries = [ExamSummary(e, exam_type(e), counts.get(e.id, {})) for e in exam_list]
+    summaries = [ExamSummary(e, exams.exam_type(e), counts.get(e.id, {})) for e in exam_list]
     present = {status for c in counts.values() for status in c}
     statuses = [s.value for s in STORED_STATUSES if s.value in present]
     stuck, more = stuck_attempts(exam_list, now)
@@ -332,7 +328,7 @@ def list_attempts(course_id: str, filters: AttemptFilters,
     the learners and exams on the page (none when the page is empty).
     """
     exam_list = course_exam_list(course_id)
-    types = {e.id: exam_type(e) for e in exam_list}
+    types = {e.id: exams.exam_type(e) for e in exam_list}
     exam_ids = [e.id for e in exam_list]
     if filters.exam_id is not None:
         exam_ids = [i for i in exam_ids if i == filters.exam_id]
@@ -513,7 +509,7 @@ def attempt_detail(course_id: str, attempt_id: int) -> AttemptDetail:
         select(Review).where(Review.attempt_code == code).options(joinedload(Review.comments))
     ).unique().scalar_one_or_none() if attempt is not None else None
     return AttemptDetail(
-        attempt, user, exam, exam_type(exam), history, allowance_rows, review,
+        attempt, user, exam, exams.exam_type(exam), history, allowance_rows, review,
         video_url_of(review, exam), attempt_id, code,
     )
 
@@ -548,8 +544,6 @@ def staff_action(attempt: Attempt, action: str, staff: User, reason: Any, now: d
     if action == "reset":
         attempt_service.remove_attempt(attempt, actor, now, text or "reset by course staff")
     elif action == "resume":
-        if attempt.is_sample_attempt:
-            raise BadRequest(_("Practice attempts are retried by the learner, not resumed."))
         attempt_service.apply_action(attempt, Action.MARK_READY_TO_RESUME, actor, now, text)
     elif action == "verify":
         attempt_service.apply_action(attempt, Action.VERIFY, actor, now, text)

@@ -214,3 +214,12 @@ def test_stale_ready_callback_never_moves_a_started_attempt_back(factory, now):
                               started_minutes_ago=5)
     attempts.apply_action(attempt, Action.READY, Actor.provider("mock"), now)
     assert attempt.status == "started"
+
+
+def test_practice_attempts_are_retried_not_resumed(factory, now):
+    """Whichever way staff ask (dashboard or API), the lifecycle itself refuses."""
+    learner, staff = factory.learner(), factory.course_staff()
+    attempt = factory.attempt(factory.exam("practice"), learner, "error", is_resumable=True)
+    with pytest.raises(InvalidTransition, match="retried by the learner, not resumed"):
+        attempts.apply_action(attempt, Action.MARK_READY_TO_RESUME, Actor.staff(staff), now)
+    assert attempt.ready_to_resume is False

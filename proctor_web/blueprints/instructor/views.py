@@ -224,7 +224,7 @@ def _exam_list_page(course: Course, status: int = 200, **context: Any):
     context.setdefault("settings_error", None)
     exam_list = instructor.course_exam_list(course.course_id)
     return _render("exams.html", course, status=status, exams=exam_list,
-                   types={e.id: instructor.exam_type(e).value for e in exam_list}, **context)
+                   types={e.id: exams.exam_type(e).value for e in exam_list}, **context)
 
 
 @bp.get(f"{PREFIX}/exams")
