@@ -240,3 +240,14 @@ def create_oauth_client(name: str, backend: str, client_id: str | None,
     click.echo(f"client_id:     {created.client.client_id}")
     click.echo(f"client_secret: {created.secret}")
     click.echo("Store the secret now: it is kept only as a hash and cannot be shown again.")
+
+
+@proctor_cli.command("lti-rotate-key")
+@transactional
+def lti_rotate_key() -> None:
+    """Sign LTI messages with a new key; the old ones stay in /lti/jwks.json for a while."""
+    from proctor_web.lti import keys
+
+    key = keys.rotate_keys(utcnow())
+    click.echo(f"LTI messages are now signed with key {key.kid}; the previous keys stay "
+               f"published for {keys.KEY_GRACE.days} days.")

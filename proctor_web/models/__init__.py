@@ -9,6 +9,7 @@ from proctor_web.models.allowance import (
 from proctor_web.models.attempt import Attempt, AttemptHistory, AttemptStatus
 from proctor_web.models.base import Base, utcnow
 from proctor_web.models.exam import Exam, ExamType, ReviewPolicy, ReviewPolicyHistory
+from proctor_web.models.lti_key import LtiKey
 from proctor_web.models.provider import (
     DeliveryStatus,
     EmailMessage,
@@ -37,6 +38,7 @@ __all__ = [
     "Exam",
     "ExamSyncState",
     "ExamType",
+    "LtiKey",
     "OAuthClient",
     "ProviderEvent",
     "Review",

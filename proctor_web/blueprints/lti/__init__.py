@@ -1,0 +1,5 @@
+from flask import Blueprint
+
+bp = Blueprint("lti", __name__, url_prefix="/lti")
+
+from proctor_web.blueprints.lti import views  # noqa: E402,F401  (routes register on import)
