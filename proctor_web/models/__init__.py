@@ -9,6 +9,7 @@ from proctor_web.models.allowance import (
 from proctor_web.models.attempt import Attempt, AttemptHistory, AttemptStatus
 from proctor_web.models.base import Base, utcnow
 from proctor_web.models.exam import Exam, ExamType, ReviewPolicy, ReviewPolicyHistory
+from proctor_web.models.lti import LtiContext, LtiDeployment, LtiPlatform, LtiResourceLink
 from proctor_web.models.lti_key import LtiKey
 from proctor_web.models.provider import (
     DeliveryStatus,
@@ -38,7 +39,11 @@ __all__ = [
     "Exam",
     "ExamSyncState",
     "ExamType",
+    "LtiContext",
+    "LtiDeployment",
     "LtiKey",
+    "LtiPlatform",
+    "LtiResourceLink",
     "OAuthClient",
     "ProviderEvent",
     "Review",
