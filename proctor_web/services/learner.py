@@ -649,6 +649,17 @@ def check_may_take(exam: Exam, user: User) -> None:
         raise NotFound(_("The exam '%(name)s' is not available.", name=exam.exam_name))
 
 
+def check_not_past_due(exam: Exam, now: datetime) -> None:
+    """No attempt begins (or starts its clock) after the due date, as in edx-proctoring:
+    its allowed time would be cut to nothing. Practice exams stay open."""
+    if exam.is_practice_exam:
+        return
+    due = exams.due_date_for(exam)
+    if due is not None and due <= now:
+        raise PermissionDenied(_("The due date of '%(name)s' has passed; it can no longer be "
+                                 "taken.", name=exam.exam_name))
+
+
 def create_attempt(
     exam: Exam, user: User, now: datetime, *, start_clock: bool = False,
     attempt_proctored: bool | None = None,
@@ -659,6 +670,7 @@ def create_attempt(
     attempt; a timed attempt sitting in ``created`` starts when the clock is asked for.
     """
     check_may_take(exam, user)
+    check_not_past_due(exam, now)
     actor = Actor.learner(user)
     existing = attempts.current_attempt(exam, user)
     if existing is not None and existing.is_ready_to_resume:
@@ -787,6 +799,16 @@ def active_payload(user: User, now: datetime) -> dict[str, Any]:
     if payload and payload["attempt_status"] not in ("started", "ready_to_submit"):
         payload = {}  # it ran out on this read
     return payload or {"timer_ends": None, "server_time": iso(now)}
+
+
+def timer_payload(user: User, now: datetime) -> dict[str, Any]:
+    """GET ``proctored_exam/attempt``: the running exam's timer payload; with none running,
+    edx-proctoring's explicit ``in_timed_exam: false, is_proctored: false`` (clients test
+    those fields) plus the clock."""
+    payload = active_payload(user, now)
+    if "attempt_id" not in payload:
+        payload = {"in_timed_exam": False, "is_proctored": False, **payload}
+    return payload
 
 
 def _prerequisites() -> dict[str, Any]:

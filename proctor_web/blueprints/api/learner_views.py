@@ -61,7 +61,7 @@ def create_attempt() -> Response:
 @login_required
 def timer_payload() -> Response:
     now = utcnow()
-    payload = learner.active_payload(current_user, now)
+    payload = learner.timer_payload(current_user, now)
     db.session.commit()
     return _json(payload)
 
