@@ -237,8 +237,9 @@ class ProctoringBackend(ABC):
     # Attempts -----------------------------------------------------------------------------
 
     @abstractmethod
-    def register_exam_attempt(self, registration: AttemptRegistration) -> str:
-        """Register an attempt; return the provider's id for it (stored as external_id)."""
+    def register_exam_attempt(self, registration: AttemptRegistration) -> str | None:
+        """Register an attempt; return the provider's id for it (stored as external_id), or
+        None when no provider keeps a record of it."""
 
     @abstractmethod
     def start_exam_attempt(self, exam_external_id: str | None, attempt_external_id: str) -> None:

@@ -113,3 +113,15 @@ def test_the_poll_carries_the_edx_time_string(learner, factory, sign_in, client)
     sign_in(learner)
     data = client.get(f"{API}/attempt/{attempt.id}", headers={"Accept-Language": "en"}).json
     assert data["accessibility_time_string"] == "you have 20 minutes remaining"
+
+
+def test_the_null_backend_reports_no_external_id(learner, factory, sign_in, client):
+    exam = factory.exam("practice")  # proctored practice exam on the null backend
+    db.session.commit()
+    sign_in(learner)
+    response = client.post(f"{API}/attempt", json={"exam_id": exam.id,
+                                                   "attempt_proctored": "true"})
+    attempt = db.session.get(Attempt, response.json["exam_attempt_id"])
+    assert attempt.taking_as_proctored is True
+    assert attempt.external_id is None
+    assert client.get(f"{API}/attempt/{attempt.id}").json["external_id"] is None
