@@ -206,8 +206,10 @@ TRANSITIONS: dict[Action, Rule] = {
     Action.REQUIRE_SECOND_REVIEW: Rule(
         frozenset({S.SUBMITTED, S.TIMED_OUT}), S.SECOND_REVIEW_REQUIRED, frozenset({P})
     ),
+    # A review of an attempt never submitted (a passing one included, as in edx-proctoring
+    # >= 6.1.2) cannot vouch for it: it errors wherever the attempt stands.
     Action.REVIEW_ERROR: Rule(
-        frozenset({S.SUBMITTED, S.SECOND_REVIEW_REQUIRED, S.TIMED_OUT}), S.ERROR, frozenset({P})
+        INCOMPLETE | {S.SUBMITTED, S.SECOND_REVIEW_REQUIRED, S.TIMED_OUT}, S.ERROR, frozenset({P})
     ),
     Action.MARK_READY_TO_RESUME: Rule(frozenset({S.ERROR}), None, frozenset({ST}), _resumable),
     Action.RESUME: Rule(frozenset({S.ERROR}), None, frozenset({L}), _ready_to_resume),

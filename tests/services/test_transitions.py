@@ -39,7 +39,9 @@ EXPECTED: dict[Action, dict[AttemptStatus, str]] = {
     Action.REJECT: {SUBMITTED: REJECTED, SRR: REJECTED, VERIFIED: REJECTED, ERROR: REJECTED,
                     TIMED_OUT: REJECTED},
     Action.REQUIRE_SECOND_REVIEW: {SUBMITTED: SRR, TIMED_OUT: SRR},
-    Action.REVIEW_ERROR: {SUBMITTED: ERROR, SRR: ERROR, TIMED_OUT: ERROR},
+    # A review of an attempt never submitted errors it (edx-proctoring >= 6.1.2).
+    Action.REVIEW_ERROR: {CREATED: ERROR, DSC: ERROR, RTS: ERROR, STARTED: ERROR, RTSUB: ERROR,
+                          SUBMITTED: ERROR, SRR: ERROR, TIMED_OUT: ERROR},
     Action.MARK_READY_TO_RESUME: {ERROR: ERROR},
     Action.RESUME: {ERROR: ERROR},
     Action.RESET_PRACTICE: {SUBMITTED: "onboarding_reset", SRR: "onboarding_reset",
