@@ -168,6 +168,9 @@ class ProctoringBackend(ABC):
     #: The provider's JavaScript worker package, for deployments that bundle it.
     npm_module: str = ""
     send_email: bool = False
+    #: The site's default language, set by the registry (providers get it after the
+    #: learner's own in Accept-Language).
+    default_locale: str = "en"
     default_rules: dict[str, Any] | None = None
     link_urls: dict[str, str] | None = None
 

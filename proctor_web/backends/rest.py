@@ -39,8 +39,8 @@ ONBOARDING_ERRORS: tuple[str, ...] = (
     "onboarding_failed",
     "onboarding_expired",
 )
-#: Renew tokens this long before the provider says they expire.
-TOKEN_MARGIN_SECONDS = 30
+#: Renew tokens this long before the provider says they expire (edx's REST client: 5 s).
+TOKEN_MARGIN_SECONDS = 5
 
 
 class ProviderRefused(BackendError):
@@ -141,9 +141,12 @@ class RestBackend(ProctoringBackend):
         url = f"{self.base_url}{path}"
         headers = {"Accept": "application/json"}
         if locale:
-            headers["Accept-Language"] = locale
+            # edx-proctoring sends "<current>;<default>" (e.g. "es;en"); providers built
+            # against it parse exactly that, so we send the same.
+            headers["Accept-Language"] = f"{locale};{self.default_locale}"
         for refresh in (False, True):
-            headers["Authorization"] = f"Bearer {self._access_token(refresh=refresh)}"
+            # edx's client authenticates with the JWT scheme; providers may check it.
+            headers["Authorization"] = f"JWT {self._access_token(refresh=refresh)}"
             try:
                 response = self._http.request(
                     method, url, json=json, params=params, headers=headers,

@@ -10,8 +10,6 @@ late callback can never drag an attempt backwards.
 from __future__ import annotations
 
 import enum
-import hashlib
-import hmac
 import logging
 import uuid
 from collections.abc import Callable, Iterable
@@ -55,6 +53,7 @@ from proctor_web.models.attempt import (
     VIRTUAL_STATUSES,
 )
 from proctor_web.services import allowances, courses, events, exams, provider_sync, timing
+from proctor_web.services.obscured_ids import obscured_user_id  # noqa: F401  (re-exported)
 
 log = logging.getLogger(__name__)
 S = AttemptStatus
@@ -507,16 +506,6 @@ def compute_allowed_minutes(attempt: Attempt, now: datetime) -> int:
 
 def new_attempt_code() -> str:
     return str(uuid.uuid4()).upper()
-
-
-def obscured_user_id(user_id: int, backend_name: str) -> str:
-    """A stable id for a user at one provider that reveals nothing about our ids."""
-    key = current_app.config.get("USER_OBFUSCATION_KEY") or (
-        "obscure:" + current_app.config["SECRET_KEY"]
-    )
-    return hmac.new(
-        key.encode(), f"{user_id}:{backend_name}".encode(), hashlib.sha256
-    ).hexdigest()
 
 
 def create_attempt(

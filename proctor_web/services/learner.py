@@ -930,7 +930,7 @@ def update_attempt(
     return {"exam_attempt_id": result.id, **clock_for(result, now)}
 
 
-def proctoring_settings(exam: Exam, now: datetime) -> dict[str, Any]:
+def proctoring_settings(exam: Exam, now: datetime, locale: str = "en") -> dict[str, Any]:
     """edx-proctoring's settings/exam_id/<id>/: who to contact and the provider's setup."""
     config = current_app.config
     course = exams.course_of(exam)
@@ -945,7 +945,7 @@ def proctoring_settings(exam: Exam, now: datetime) -> dict[str, Any]:
         **clock(now),
     }
     if backend is not None:
-        provider = backend.get_proctoring_config() or {}
+        provider = backend.get_proctoring_config(locale) or {}
         settings.update({
             "exam_proctoring_backend": {
                 "name": provider.get("name") or backend.display_name,
