@@ -232,6 +232,10 @@ class ProctoringBackend(ABC):
 
     #: Whether exams need a provider id before attempts can be registered.
     needs_exam_sync: ClassVar[bool] = False
+    #: Whether staff removal of an attempt waits for the provider to confirm deleting its
+    #: record (``remove_exam_attempt`` returning True) before ours goes; see
+    #: ``services.removal``. Providers without records of their own need not.
+    confirms_removal: ClassVar[bool] = False
 
     def get_exam(self, exam: ExamData) -> dict[str, Any]:
         """The provider's copy of the exam (by default, what we know ourselves)."""

@@ -60,6 +60,7 @@ class RestBackend(ProctoringBackend):
         "software_download_url",
     )
     needs_exam_sync: ClassVar[bool] = True
+    confirms_removal: ClassVar[bool] = True
 
     has_dashboard = True
     supports_onboarding = True

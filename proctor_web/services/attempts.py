@@ -720,9 +720,10 @@ def _reset_practice(attempt: Attempt, actor: Actor, now: datetime, reason: str) 
     return create_attempt(attempt.exam, attempt.user, actor, now, taking_as_proctored=True)
 
 
-def _remove(attempt: Attempt, actor: Actor, now: datetime, reason: str) -> None:
+def _remove(attempt: Attempt, actor: Actor, now: datetime, reason: str,
+            provider_confirmed: bool = False) -> None:
     _record(attempt, Action.REMOVE, attempt.status, None, actor, now, reason)
-    events.attempt_removed(attempt, actor, now)
+    events.attempt_removed(attempt, actor, now, provider_confirmed=provider_confirmed)
     exam, user_id = attempt.exam, attempt.user_id
     db.session.delete(attempt)
     db.session.flush()
@@ -759,9 +760,21 @@ def recount_learners(exam_ids: Iterable[int] | None = None) -> None:
     db.session.expire_all()
 
 
-def remove_attempt(attempt: Attempt, actor: Actor, now: datetime, reason: str = "") -> None:
-    """Delete an attempt (staff reset). History keeps it findable by its code."""
-    apply_action(attempt, Action.REMOVE, actor, now, reason)
+def remove_attempt(
+    attempt: Attempt, actor: Actor, now: datetime, reason: str = "", *,
+    provider_confirmed: bool = False,
+) -> None:
+    """Delete an attempt (staff reset). History keeps it findable by its code.
+
+    ``provider_confirmed``: the provider already confirmed deleting its record
+    (``services.removal``), so the outbox notes the removal as delivered, not to be sent.
+    """
+    if not provider_confirmed:
+        apply_action(attempt, Action.REMOVE, actor, now, reason)
+        return
+    # The same checks as apply_action (REMOVE accepts any stored status and has no guard).
+    _check_actor(attempt, TRANSITIONS[Action.REMOVE], Action.REMOVE, actor)
+    _remove(_lock(attempt), actor, now, reason, provider_confirmed=True)
 
 
 # Administrative status changes ------------------------------------------------------------

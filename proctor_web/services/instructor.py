@@ -533,8 +533,13 @@ def clean_reason(action: str, reason: Any) -> str:
     return text
 
 
-def staff_action(attempt: Attempt, action: str, staff: User, reason: Any, now: datetime) -> None:
-    """Reset, resume, verify or reject one attempt on behalf of course staff."""
+def staff_action(attempt: Attempt, action: str, staff: User, reason: Any, now: datetime,
+                 *, provider_confirmed: frozenset[int] = frozenset()) -> None:
+    """Reset, resume, verify or reject one attempt on behalf of course staff.
+
+    ``provider_confirmed``: ids of attempts whose provider already confirmed deleting its
+    record (``services.removal``; the view asks before a reset).
+    """
     if action not in STAFF_ACTIONS:
         raise BadRequest(_("%(field)s: expected one of %(choices)s, got %(value)s.",
                            field="action", choices=", ".join(STAFF_ACTIONS),
@@ -542,7 +547,8 @@ def staff_action(attempt: Attempt, action: str, staff: User, reason: Any, now: d
     text = clean_reason(action, reason)
     actor = Actor.staff(staff)
     if action == "reset":
-        attempt_service.remove_attempt(attempt, actor, now, text or "reset by course staff")
+        attempt_service.remove_attempt(attempt, actor, now, text or "reset by course staff",
+                                       provider_confirmed=attempt.id in provider_confirmed)
     elif action == "resume":
         attempt_service.apply_action(attempt, Action.MARK_READY_TO_RESUME, actor, now, text)
     elif action == "verify":
@@ -551,15 +557,23 @@ def staff_action(attempt: Attempt, action: str, staff: User, reason: Any, now: d
         attempt_service.apply_action(attempt, Action.REJECT, actor, now, text)
 
 
-def reset_attempts(exam: Exam, user: User, staff: User, now: datetime, reason: str = "") -> int:
-    """Remove every attempt of ``user`` on ``exam`` (edx's reset_attempts); 404 if none."""
+def attempts_to_reset(exam: Exam, user: User) -> list[Attempt]:
+    """Every attempt of ``user`` on ``exam`` (edx's reset_attempts); 404 if none."""
     rows = attempt_service.attempts_for(exam, user)
     if not rows:
         raise NotFound(_("%(username)s has no attempt on exam %(id)s.",
                          username=user.username, id=exam.id))
+    return rows
+
+
+def reset_attempts(exam: Exam, user: User, staff: User, now: datetime, reason: str = "", *,
+                   provider_confirmed: frozenset[int] = frozenset()) -> int:
+    """Remove every attempt of ``user`` on ``exam`` (edx's reset_attempts); 404 if none."""
+    rows = attempts_to_reset(exam, user)
     for attempt in rows:
         attempt_service.remove_attempt(attempt, Actor.staff(staff), now,
-                                       reason or "attempts reset by course staff")
+                                       reason or "attempts reset by course staff",
+                                       provider_confirmed=attempt.id in provider_confirmed)
     return len(rows)
 
 

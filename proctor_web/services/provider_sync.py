@@ -63,8 +63,14 @@ def queue_event(
     kind: str,
     attempt: Attempt,
     now: datetime,
+    *,
+    delivered_at: datetime | None = None,
 ) -> ProviderEvent | None:
-    """Queue a provider notification about ``attempt``; nothing to do without its ids."""
+    """Queue a provider notification about ``attempt``; nothing to do without its ids.
+
+    ``delivered_at``: the provider was already told, synchronously (a confirmed removal);
+    the row is kept as the record of it and is not sent again.
+    """
     if not attempt.external_id:
         return None
     row = ProviderEvent(
@@ -74,14 +80,16 @@ def queue_event(
         attempt_code=attempt.attempt_code,
         exam_external_id=attempt.exam.external_id,
         attempt_external_id=attempt.external_id,
-        status=DeliveryStatus.PENDING.value,
-        tries=0,
+        status=(DeliveryStatus.DELIVERED if delivered_at else DeliveryStatus.PENDING).value,
+        tries=1 if delivered_at else 0,
         next_attempt_at=now,
+        delivered_at=delivered_at,
         created_at=now,
     )
     db.session.add(row)
     db.session.flush()
-    mark_for_delivery(db.session(), "provider", row.id)
+    if delivered_at is None:
+        mark_for_delivery(db.session(), "provider", row.id)
     return row
 
 
@@ -238,13 +246,26 @@ def _exam_hash(exam: Exam) -> str:
 
 
 def push_exam(exam: Exam, now: datetime) -> None:
-    """Push ``exam`` to its provider now, raising ``BackendError`` if it does not get there."""
+    """Push ``exam`` to its provider now, raising ``BackendError`` if it does not get there.
+
+    An exam that is no longer proctored (switched to timed) still goes to the provider that
+    knew it, marked unproctored and inactive: from the provider's side it is withdrawn.
+    """
+    from dataclasses import replace
+
     from proctor_web.services.exams import backend_for, exam_data
 
-    backend = backend_for(exam)
+    data = exam_data(exam)
+    if exam.has_backend:
+        backend = backend_for(exam)
+    elif exam.external_id and exam.backend:
+        backend = _registry().get(exam.backend)
+        data = replace(data, is_proctored=False, is_active=False)
+    else:
+        return
     if backend is None:
         return
-    external_id = backend.save_exam(exam_data(exam))
+    external_id = backend.save_exam(data)
     if external_id and external_id != exam.external_id:
         exam.external_id = external_id
         db.session.flush()
@@ -276,10 +297,13 @@ def sync_exams(now: datetime) -> tuple[int, int]:
     names = [b.name for b in _registry().all() if b.needs_exam_sync]
     if not names:
         return 0, 0
+    # Proctored exams, and exams a provider knows that have since become timed (they are
+    # withdrawn there: see ``push_exam``).
     exams_ = db.session.execute(
         select(Exam).where(
             Exam.backend.in_(names),
-            (Exam.is_proctored.is_(True)) | (Exam.is_practice_exam.is_(True)),
+            (Exam.is_proctored.is_(True)) | (Exam.is_practice_exam.is_(True))
+            | Exam.external_id.is_not(None),
         ).order_by(Exam.id)
     ).scalars().all()
     pushed = failed = 0
