@@ -363,7 +363,15 @@ class ProctoringBackend(ABC):
         """Ask the provider to forget a user; True when it did (or keeps nothing)."""
         return True
 
+    #: Whether the provider keeps learners' onboarding profiles and answers
+    #: ``get_onboarding_profile_info``; then onboarding statuses come from it
+    #: (``services.onboarding_profiles``), not from our attempts.
+    keeps_onboarding_profiles: bool = False
+
     def get_onboarding_profile_info(self, course_id: str, **filters: Any) -> dict[str, Any] | None:
+        """The provider's onboarding statuses: with ``user_id``, that learner's
+        ``{user_id, status, expiration_date}``; else a page ``{results, count, num_pages,
+        next, previous}`` (filters ``status``, ``page``, ``page_size``)."""
         return None
 
     def tech_support(self) -> dict[str, str]:

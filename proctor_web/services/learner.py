@@ -49,7 +49,15 @@ from proctor_web.models import (
     User,
 )
 from proctor_web.models.attempt import PRE_STARTED
-from proctor_web.services import allowances, attempts, courses, exams, onboarding, timing
+from proctor_web.services import (
+    allowances,
+    attempts,
+    courses,
+    exams,
+    onboarding,
+    onboarding_profiles,
+    timing,
+)
 from proctor_web.services.attempts import Action, Actor
 
 log = logging.getLogger(__name__)
@@ -998,7 +1006,7 @@ def onboarding_status(user: User, course_id: str, now: datetime,
     if not candidates:
         raise NotFound(_("There is no onboarding exam in course %(course_id)s.",
                          course_id=repr(course_id)))
-    data = onboarding.learner_onboarding(user, course_id, now)
+    data = onboarding_profiles.learner_onboarding(user, course_id, now)
     open_exams = [e for e in candidates if not (e.due_date and e.due_date <= now)]
     link_exam = open_exams[0] if open_exams else candidates[0]
     backend = exams.backend_for(link_exam)

@@ -389,5 +389,5 @@ def onboarding_course(course_id: str) -> Response:
              "modified": iso(r.modified)}
             for r in page.rows
         ],
-        "use_onboarding_profile_api": False,
+        "use_onboarding_profile_api": page.use_onboarding_profile_api,
     })
