@@ -32,6 +32,11 @@ def _provider_event(attempt: Attempt, from_status: str, to_status: str, actor: A
         return "start"
     if to_status in (S.SUBMITTED, S.TIMED_OUT) and from_status in IN_PROGRESS:
         return "stop"
+    # A learner retrying a practice exam they submitted withdraws that session from review:
+    # edx-proctoring deletes it at the provider. Best-effort here (the learner's own request
+    # never waits on the provider), unlike staff removal (services.removal).
+    if to_status == S.ONBOARDING_RESET and from_status == S.SUBMITTED:
+        return "remove"
     # A provider's own review error or error report needs no echo back to it.
     if (
         to_status == S.ERROR

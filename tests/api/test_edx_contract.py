@@ -125,3 +125,21 @@ def test_the_null_backend_reports_no_external_id(learner, factory, sign_in, clie
     assert attempt.taking_as_proctored is True
     assert attempt.external_id is None
     assert client.get(f"{API}/attempt/{attempt.id}").json["external_id"] is None
+
+
+def test_retrying_a_submitted_practice_exam_withdraws_it_at_the_provider_best_effort(
+    learner, factory, sign_in, client
+):
+    from proctor_web.models import ProviderEvent
+
+    exam = factory.exam("onboarding")  # proctored practice on the mock provider
+    attempt = factory.attempt(exam, learner, "submitted", external_id="ext-practice",
+                              started_minutes_ago=5)
+    db.session.commit()
+    sign_in(learner)
+    response = client.put(f"{API}/attempt/{attempt.id}", json={"action": "reset_attempt"})
+    assert response.status_code == 200, response.json
+    db.session.refresh(attempt)
+    assert attempt.status == "onboarding_reset"
+    (event,) = db.session.execute(select(ProviderEvent)).scalars().all()
+    assert (event.kind, event.attempt_external_id) == ("remove", "ext-practice")
