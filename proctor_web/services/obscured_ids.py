@@ -14,6 +14,10 @@ import hashlib
 import hmac
 
 from flask import current_app
+from sqlalchemy import select
+
+from proctor_web.extensions import db
+from proctor_web.models import Attempt, AttemptHistory, Exam
 
 
 def obfuscation_key() -> str:
@@ -26,3 +30,23 @@ def obscured_user_id(user_id: int, backend_name: str) -> str:
     digest = hmac.new(obfuscation_key().encode("utf-8"), digestmod=hashlib.sha1)
     digest.update(f"{user_id}{backend_name}".encode())
     return digest.hexdigest()
+
+
+def previous_obscured_user_id(user_id: int, backend_name: str) -> str:
+    """The id proctor_web sent providers before it used edx's derivation (HMAC-SHA256 of
+    ``"<user id>:<backend>"`` under ``USER_OBFUSCATION_KEY``, else ``"obscure:" +
+    SECRET_KEY``). Only for ``flask proctor obscured-id-map``, so a provider can re-key the
+    records it holds; never sent anywhere."""
+    config = current_app.config
+    key = config.get("USER_OBFUSCATION_KEY") or "obscure:" + config["SECRET_KEY"]
+    return hmac.new(key.encode(), f"{user_id}:{backend_name}".encode(),
+                    hashlib.sha256).hexdigest()
+
+
+def users_who_met(backend_name: str) -> list[int]:
+    """Ids of the users with a proctored attempt (live or removed) on ``backend_name``."""
+    live = select(Attempt.user_id).join(Exam, Attempt.exam_id == Exam.id).where(
+        Exam.backend == backend_name, Attempt.taking_as_proctored.is_(True))
+    removed = select(AttemptHistory.user_id).join(Exam, AttemptHistory.exam_id == Exam.id).where(
+        Exam.backend == backend_name)
+    return sorted({uid for (uid,) in db.session.execute(live.union(removed)) if uid})
