@@ -201,9 +201,12 @@ TRANSITIONS: dict[Action, Rule] = {
     Action.ERROR: Rule(PRE_STARTED | {S.STARTED}, S.ERROR, frozenset({L, ST, P, SY})),
     Action.EXPIRE: Rule(IN_PROGRESS, S.SUBMITTED, frozenset({SY})),
     Action.VERIFY: Rule(REVIEWABLE - {S.VERIFIED}, S.VERIFIED, frozenset({P, ST})),
-    Action.REJECT: Rule(REVIEWABLE - {S.REJECTED}, S.REJECTED, frozenset({P, ST})),
+    # A failing review ends an attempt wherever it stands, as in edx-proctoring (any
+    # incomplete -> completed move is legal there): the provider saw enough.
+    Action.REJECT: Rule((REVIEWABLE - {S.REJECTED}) | INCOMPLETE, S.REJECTED,
+                        frozenset({P, ST})),
     Action.REQUIRE_SECOND_REVIEW: Rule(
-        frozenset({S.SUBMITTED, S.TIMED_OUT}), S.SECOND_REVIEW_REQUIRED, frozenset({P})
+        INCOMPLETE | {S.SUBMITTED, S.TIMED_OUT}, S.SECOND_REVIEW_REQUIRED, frozenset({P})
     ),
     # A review of an attempt never submitted (a passing one included, as in edx-proctoring
     # >= 6.1.2) cannot vouch for it: it errors wherever the attempt stands.

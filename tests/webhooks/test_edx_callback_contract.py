@@ -127,3 +127,22 @@ def test_a_passing_review_of_a_submitted_attempt_still_verifies(
     client.post(f"{PREFIX}/ext-edx/reviewed", json={"status": "passed"},
                 headers=_auth(provider_token("mock")))
     assert db.session.get(Attempt, attempt.id).status == "verified"
+
+
+@pytest.mark.parametrize(("review", "expected"), [
+    ({"status": "suspicious"}, "second_review_required"),
+    ({"status": "violation", "reviewed_by": "reviewer@example.com"}, "rejected"),
+    ({"status": "not_reviewed"}, "error"),
+])
+def test_a_failing_review_of_an_unsubmitted_attempt_takes_effect_as_in_edx(
+    client, factory, rest_attempt, provider_token, review, expected
+):
+    factory.user("reviewer", email="reviewer@example.com", is_staff=True)
+    attempt = rest_attempt("started")
+    response = client.post(f"{PREFIX}/ext-edx/reviewed", json=review,
+                           headers=_auth(provider_token("mock")))
+    assert response.status_code == 200, response.json
+    stored = db.session.get(Attempt, attempt.id)
+    assert stored.status == expected
+    assert stored.completed_at is not None
+    assert attempts.history_of(attempt.id)[-1].ignored is False
