@@ -69,7 +69,9 @@ def _init_backends(app: Flask) -> None:
     from proctor_web.backends import BackendRegistry
     from proctor_web.services import provider_sync
 
-    app.extensions["proctor_backends"] = BackendRegistry(app.config["BACKENDS"])
+    app.extensions["proctor_backends"] = BackendRegistry(
+        app.config["BACKENDS"], default_locale=app.config["DEFAULT_LOCALE"]
+    )
     # Outbox rows (provider events, emails) are delivered once their transaction commits.
     provider_sync.init_app(app)
 

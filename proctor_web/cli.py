@@ -251,3 +251,23 @@ def lti_rotate_key() -> None:
     key = keys.rotate_keys(utcnow())
     click.echo(f"LTI messages are now signed with key {key.kid}; the previous keys stay "
                f"published for {keys.KEY_GRACE.days} days.")
+
+
+@proctor_cli.command("obscured-id-map")
+@click.argument("backend")
+def obscured_id_map(backend: str) -> None:
+    """CSV of user_id, previous_id, edx_id for every learner who met BACKEND.
+
+    proctor_web now sends providers edx-proctoring's obscured user ids; a provider that
+    already holds records under the ids sent before can re-key them with this map.
+    """
+    from proctor_web.services.obscured_ids import (
+        obscured_user_id,
+        previous_obscured_user_id,
+        users_who_met,
+    )
+
+    click.echo("user_id,previous_id,edx_id")
+    for user_id in users_who_met(backend):
+        click.echo(f"{user_id},{previous_obscured_user_id(user_id, backend)},"
+                   f"{obscured_user_id(user_id, backend)}")

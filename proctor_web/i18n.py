@@ -55,8 +55,15 @@ def human_seconds(seconds: int) -> str:
     return human_duration(seconds // 60)
 
 
-def accessibility_time_string(seconds: int) -> str:
-    return gettext("You have %(time)s remaining.", time=human_seconds(seconds))
+def accessibility_time_string(seconds: float) -> str:
+    """The screen-reader phrase of the timer payload, worded and rounded as edx-proctoring's.
+
+    Open edX's clients show it as is, so it keeps edx's lower-case, period-less form and its
+    whole minutes: the remaining seconds / 60 rounded half to even (0.5 -> 0, 1.5 -> 2), so
+    the last half minute reads "0 minutes".
+    """
+    minutes = round(max(float(seconds), 0.0) / 60)
+    return gettext("you have %(time)s remaining", time=human_duration(minutes))
 
 
 def humanized_exam_type(exam_type: str) -> str:

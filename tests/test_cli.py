@@ -124,3 +124,21 @@ def test_sweep_submits_abandoned_attempts(cli, factory, now):
     db.session.expire_all()
     assert db.session.get(Attempt, abandoned.id).status == "submitted"
     assert db.session.get(Attempt, running.id).status == "started"
+
+
+def test_obscured_id_map_lists_previous_and_edx_ids_of_a_backends_learners(cli, factory):
+    import hashlib
+    import hmac
+
+    met = factory.learner()
+    factory.attempt(factory.exam("proctored"), met, "submitted", external_id="m-1")
+    factory.learner()  # never proctored on mock: not listed
+    db.session.commit()
+    result = cli("obscured-id-map", "mock")
+    assert result.exit_code == 0, result.output
+    lines = result.output.strip().splitlines()
+    assert lines[0] == "user_id,previous_id,edx_id"
+    previous = hmac.new(b"obscure:test-secret-key", f"{met.id}:mock".encode(),
+                        hashlib.sha256).hexdigest()
+    edx = hmac.new(b"test-secret-key", f"{met.id}mock".encode(), hashlib.sha1).hexdigest()
+    assert lines[1:] == [f"{met.id},{previous},{edx}"]

@@ -51,7 +51,7 @@ def backend_class(name: str) -> type[ProctoringBackend]:
 class BackendRegistry:
     """The configured backends of one app, looked up by the name stored on an exam."""
 
-    def __init__(self, config: Mapping[str, Any]) -> None:
+    def __init__(self, config: Mapping[str, Any], default_locale: str = "en") -> None:
         self.default_name: str = config["DEFAULT"]
         self._backends: dict[str, ProctoringBackend] = {}
         for name, settings in config.items():
@@ -59,7 +59,9 @@ class BackendRegistry:
                 continue
             settings = dict(settings or {})
             class_name = settings.pop("class", name)
-            self._backends[name] = backend_class(class_name)(name, settings)
+            backend = backend_class(class_name)(name, settings)
+            backend.default_locale = default_locale
+            self._backends[name] = backend
 
     @property
     def names(self) -> list[str]:

@@ -168,6 +168,9 @@ class ProctoringBackend(ABC):
     #: The provider's JavaScript worker package, for deployments that bundle it.
     npm_module: str = ""
     send_email: bool = False
+    #: The site's default language, set by the registry (providers get it after the
+    #: learner's own in Accept-Language).
+    default_locale: str = "en"
     default_rules: dict[str, Any] | None = None
     link_urls: dict[str, str] | None = None
 
@@ -229,6 +232,10 @@ class ProctoringBackend(ABC):
 
     #: Whether exams need a provider id before attempts can be registered.
     needs_exam_sync: ClassVar[bool] = False
+    #: Whether staff removal of an attempt waits for the provider to confirm deleting its
+    #: record (``remove_exam_attempt`` returning True) before ours goes; see
+    #: ``services.removal``. Providers without records of their own need not.
+    confirms_removal: ClassVar[bool] = False
 
     def get_exam(self, exam: ExamData) -> dict[str, Any]:
         """The provider's copy of the exam (by default, what we know ourselves)."""
@@ -237,8 +244,9 @@ class ProctoringBackend(ABC):
     # Attempts -----------------------------------------------------------------------------
 
     @abstractmethod
-    def register_exam_attempt(self, registration: AttemptRegistration) -> str:
-        """Register an attempt; return the provider's id for it (stored as external_id)."""
+    def register_exam_attempt(self, registration: AttemptRegistration) -> str | None:
+        """Register an attempt; return the provider's id for it (stored as external_id), or
+        None when no provider keeps a record of it."""
 
     @abstractmethod
     def start_exam_attempt(self, exam_external_id: str | None, attempt_external_id: str) -> None:
@@ -355,7 +363,15 @@ class ProctoringBackend(ABC):
         """Ask the provider to forget a user; True when it did (or keeps nothing)."""
         return True
 
+    #: Whether the provider keeps learners' onboarding profiles and answers
+    #: ``get_onboarding_profile_info``; then onboarding statuses come from it
+    #: (``services.onboarding_profiles``), not from our attempts.
+    keeps_onboarding_profiles: bool = False
+
     def get_onboarding_profile_info(self, course_id: str, **filters: Any) -> dict[str, Any] | None:
+        """The provider's onboarding statuses: with ``user_id``, that learner's
+        ``{user_id, status, expiration_date}``; else a page ``{results, count, num_pages,
+        next, previous}`` (filters ``status``, ``page``, ``page_size``)."""
         return None
 
     def tech_support(self) -> dict[str, str]:

@@ -16,8 +16,10 @@ class NullBackend(SilentAttemptEvents, ProctoringBackend):
     def on_exam_saved(self, exam: ExamData) -> str | None:
         return None
 
-    def register_exam_attempt(self, registration: AttemptRegistration) -> str:
-        return registration.attempt_code
+    def register_exam_attempt(self, registration: AttemptRegistration) -> str | None:
+        # No provider keeps a record, so there is no provider id (edx-proctoring's null
+        # backend answers None too); clients must not mistake the attempt code for one.
+        return None
 
     def get_software_download_url(self) -> str | None:
         return None

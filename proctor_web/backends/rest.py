@@ -39,8 +39,8 @@ ONBOARDING_ERRORS: tuple[str, ...] = (
     "onboarding_failed",
     "onboarding_expired",
 )
-#: Renew tokens this long before the provider says they expire.
-TOKEN_MARGIN_SECONDS = 30
+#: Renew tokens this long before the provider says they expire (edx's REST client: 5 s).
+TOKEN_MARGIN_SECONDS = 5
 
 
 class ProviderRefused(BackendError):
@@ -58,8 +58,10 @@ class RestBackend(ProctoringBackend):
         "timeout_seconds",
         "token_expiration_time",
         "software_download_url",
+        "onboarding_profile_api",
     )
     needs_exam_sync: ClassVar[bool] = True
+    confirms_removal: ClassVar[bool] = True
 
     has_dashboard = True
     supports_onboarding = True
@@ -68,10 +70,14 @@ class RestBackend(ProctoringBackend):
     #: Lifetime of the instructor-dashboard JWT, in seconds.
     token_expiration_time: int = 60
     software_download_url: str = ""
+    #: The provider answers /api/v1/courses/<course>/onboarding_statuses (set false for one
+    #: that does not, and onboarding statuses come from our own attempts).
+    onboarding_profile_api: bool = True
 
     def __init__(self, name: str, settings: Mapping[str, Any] | None = None) -> None:
         super().__init__(name, settings)
         self.base_url = str(self.base_url).rstrip("/")
+        self.keeps_onboarding_profiles = bool(self.onboarding_profile_api)
         self._token: tuple[str, float] | None = None
         self._token_lock = threading.Lock()
         self._http = requests.Session()
@@ -87,6 +93,8 @@ class RestBackend(ProctoringBackend):
             raise self.setting_error("timeout_seconds must be a positive number.")
         if not isinstance(self.token_expiration_time, int) or self.token_expiration_time <= 0:
             raise self.setting_error("token_expiration_time must be a positive whole number.")
+        if not isinstance(self.onboarding_profile_api, bool):
+            raise self.setting_error("onboarding_profile_api must be true or false.")
 
     # HTTP plumbing ------------------------------------------------------------------------
 
@@ -141,9 +149,12 @@ class RestBackend(ProctoringBackend):
         url = f"{self.base_url}{path}"
         headers = {"Accept": "application/json"}
         if locale:
-            headers["Accept-Language"] = locale
+            # edx-proctoring sends "<current>;<default>" (e.g. "es;en"); providers built
+            # against it parse exactly that, so we send the same.
+            headers["Accept-Language"] = f"{locale};{self.default_locale}"
         for refresh in (False, True):
-            headers["Authorization"] = f"Bearer {self._access_token(refresh=refresh)}"
+            # edx's client authenticates with the JWT scheme; providers may check it.
+            headers["Authorization"] = f"JWT {self._access_token(refresh=refresh)}"
             try:
                 response = self._http.request(
                     method, url, json=json, params=params, headers=headers,
@@ -353,7 +364,8 @@ class RestBackend(ProctoringBackend):
         params = {k: v for k, v in filters.items() if k in ("user_id", "status", "page",
                                                             "page_size") and v is not None}
         answer = self._request(
-            "GET", f"/api/v1/courses/{quote(course_id, safe='')}/onboarding_statuses",
+            # Course keys go in the path as edx-proctoring writes them (":" and "+" kept).
+            "GET", f"/api/v1/courses/{quote(course_id, safe=':+')}/onboarding_statuses",
             params=params, what="reading onboarding statuses",
         )
         return dict(answer) if isinstance(answer, Mapping) else None

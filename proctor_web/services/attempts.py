@@ -10,8 +10,6 @@ late callback can never drag an attempt backwards.
 from __future__ import annotations
 
 import enum
-import hashlib
-import hmac
 import logging
 import uuid
 from collections.abc import Callable, Iterable
@@ -55,6 +53,7 @@ from proctor_web.models.attempt import (
     VIRTUAL_STATUSES,
 )
 from proctor_web.services import allowances, courses, events, exams, provider_sync, timing
+from proctor_web.services.obscured_ids import obscured_user_id  # noqa: F401  (re-exported)
 
 log = logging.getLogger(__name__)
 S = AttemptStatus
@@ -202,12 +201,17 @@ TRANSITIONS: dict[Action, Rule] = {
     Action.ERROR: Rule(PRE_STARTED | {S.STARTED}, S.ERROR, frozenset({L, ST, P, SY})),
     Action.EXPIRE: Rule(IN_PROGRESS, S.SUBMITTED, frozenset({SY})),
     Action.VERIFY: Rule(REVIEWABLE - {S.VERIFIED}, S.VERIFIED, frozenset({P, ST})),
-    Action.REJECT: Rule(REVIEWABLE - {S.REJECTED}, S.REJECTED, frozenset({P, ST})),
+    # A failing review ends an attempt wherever it stands, as in edx-proctoring (any
+    # incomplete -> completed move is legal there): the provider saw enough.
+    Action.REJECT: Rule((REVIEWABLE - {S.REJECTED}) | INCOMPLETE, S.REJECTED,
+                        frozenset({P, ST})),
     Action.REQUIRE_SECOND_REVIEW: Rule(
-        frozenset({S.SUBMITTED, S.TIMED_OUT}), S.SECOND_REVIEW_REQUIRED, frozenset({P})
+        INCOMPLETE | {S.SUBMITTED, S.TIMED_OUT}, S.SECOND_REVIEW_REQUIRED, frozenset({P})
     ),
+    # A review of an attempt never submitted (a passing one included, as in edx-proctoring
+    # >= 6.1.2) cannot vouch for it: it errors wherever the attempt stands.
     Action.REVIEW_ERROR: Rule(
-        frozenset({S.SUBMITTED, S.SECOND_REVIEW_REQUIRED, S.TIMED_OUT}), S.ERROR, frozenset({P})
+        INCOMPLETE | {S.SUBMITTED, S.SECOND_REVIEW_REQUIRED, S.TIMED_OUT}, S.ERROR, frozenset({P})
     ),
     Action.MARK_READY_TO_RESUME: Rule(frozenset({S.ERROR}), None, frozenset({ST}), _resumable),
     Action.RESUME: Rule(frozenset({S.ERROR}), None, frozenset({L}), _ready_to_resume),
@@ -507,16 +511,6 @@ def new_attempt_code() -> str:
     return str(uuid.uuid4()).upper()
 
 
-def obscured_user_id(user_id: int, backend_name: str) -> str:
-    """A stable id for a user at one provider that reveals nothing about our ids."""
-    key = current_app.config.get("USER_OBFUSCATION_KEY") or (
-        "obscure:" + current_app.config["SECRET_KEY"]
-    )
-    return hmac.new(
-        key.encode(), f"{user_id}:{backend_name}".encode(), hashlib.sha256
-    ).hexdigest()
-
-
 def create_attempt(
     exam: Exam,
     user: User,
@@ -729,9 +723,10 @@ def _reset_practice(attempt: Attempt, actor: Actor, now: datetime, reason: str) 
     return create_attempt(attempt.exam, attempt.user, actor, now, taking_as_proctored=True)
 
 
-def _remove(attempt: Attempt, actor: Actor, now: datetime, reason: str) -> None:
+def _remove(attempt: Attempt, actor: Actor, now: datetime, reason: str,
+            provider_confirmed: bool = False) -> None:
     _record(attempt, Action.REMOVE, attempt.status, None, actor, now, reason)
-    events.attempt_removed(attempt, actor, now)
+    events.attempt_removed(attempt, actor, now, provider_confirmed=provider_confirmed)
     exam, user_id = attempt.exam, attempt.user_id
     db.session.delete(attempt)
     db.session.flush()
@@ -768,9 +763,21 @@ def recount_learners(exam_ids: Iterable[int] | None = None) -> None:
     db.session.expire_all()
 
 
-def remove_attempt(attempt: Attempt, actor: Actor, now: datetime, reason: str = "") -> None:
-    """Delete an attempt (staff reset). History keeps it findable by its code."""
-    apply_action(attempt, Action.REMOVE, actor, now, reason)
+def remove_attempt(
+    attempt: Attempt, actor: Actor, now: datetime, reason: str = "", *,
+    provider_confirmed: bool = False,
+) -> None:
+    """Delete an attempt (staff reset). History keeps it findable by its code.
+
+    ``provider_confirmed``: the provider already confirmed deleting its record
+    (``services.removal``), so the outbox notes the removal as delivered, not to be sent.
+    """
+    if not provider_confirmed:
+        apply_action(attempt, Action.REMOVE, actor, now, reason)
+        return
+    # The same checks as apply_action (REMOVE accepts any stored status and has no guard).
+    _check_actor(attempt, TRANSITIONS[Action.REMOVE], Action.REMOVE, actor)
+    _remove(_lock(attempt), actor, now, reason, provider_confirmed=True)
 
 
 # Administrative status changes ------------------------------------------------------------

@@ -32,6 +32,11 @@ def _provider_event(attempt: Attempt, from_status: str, to_status: str, actor: A
         return "start"
     if to_status in (S.SUBMITTED, S.TIMED_OUT) and from_status in IN_PROGRESS:
         return "stop"
+    # A learner retrying a practice exam they submitted withdraws that session from review:
+    # edx-proctoring deletes it at the provider. Best-effort here (the learner's own request
+    # never waits on the provider), unlike staff removal (services.removal).
+    if to_status == S.ONBOARDING_RESET and from_status == S.SUBMITTED:
+        return "remove"
     # A provider's own review error or error report needs no echo back to it.
     if (
         to_status == S.ERROR
@@ -62,8 +67,14 @@ def attempt_changed(
     notifications.queue_status_email(attempt, to_status, now)
 
 
-def attempt_removed(attempt: Attempt, actor: Actor, now: datetime) -> None:
-    """Called before an attempt row is deleted (staff reset, onboarding cleanup)."""
+def attempt_removed(
+    attempt: Attempt, actor: Actor, now: datetime, *, provider_confirmed: bool = False
+) -> None:
+    """Called before an attempt row is deleted (staff reset, onboarding cleanup).
+
+    ``provider_confirmed``: the provider already deleted its record (staff removal waits
+    for that), so the outbox row is written as delivered, for the record only.
+    """
     from proctor_web.services import provider_sync, reviews
     from proctor_web.services.exams import backend_for
 
@@ -71,4 +82,5 @@ def attempt_removed(attempt: Attempt, actor: Actor, now: datetime) -> None:
     if attempt.taking_as_proctored and attempt.external_id:
         backend = backend_for(attempt.exam)
         if backend is not None:
-            provider_sync.queue_event(backend.name, "remove", attempt, now)
+            provider_sync.queue_event(backend.name, "remove", attempt, now,
+                                      delivered_at=now if provider_confirmed else None)

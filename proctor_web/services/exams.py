@@ -130,6 +130,7 @@ def create_exam(
 def update_exam(exam: Exam, data: Mapping[str, Any], actor: User | None, now: datetime) -> Exam:
     fields = clean_exam_fields(data, partial=True)
     changed = {k: v for k, v in fields.items() if getattr(exam, k) != v}
+    was_with_provider = exam.has_backend
     for key, value in changed.items():
         setattr(exam, key, value)
     if changed:
@@ -137,7 +138,7 @@ def update_exam(exam: Exam, data: Mapping[str, Any], actor: User | None, now: da
         db.session.flush()
         log.info("exam %s updated (%s) by %s", exam.id, ", ".join(sorted(changed)),
                  actor.username if actor else "-")
-        sync_with_provider(exam, now)
+        sync_with_provider(exam, now, withdrawn=was_with_provider and not exam.has_backend)
     return exam
 
 
@@ -283,10 +284,18 @@ def exam_data(exam: Exam) -> ExamData:
     )
 
 
-def sync_with_provider(exam: Exam, now: datetime) -> None:
+def sync_with_provider(exam: Exam, now: datetime, *, withdrawn: bool = False) -> None:
     """Tell the exam's provider about it now; if the provider is unreachable, the save
-    still succeeds and ``flask proctor sweep`` pushes the exam later."""
-    if backend_for(exam) is None:
+    still succeeds and ``flask proctor sweep`` pushes the exam later.
+
+    ``withdrawn``: the exam just stopped being proctored (it is a timed exam now). Its
+    provider, which has no more business with it, is told it is unproctored and inactive,
+    as edx-proctoring does; an exam the provider never heard of needs no such news.
+    """
+    if withdrawn:
+        if not exam.external_id:
+            return
+    elif backend_for(exam) is None:
         return
     try:
         with db.session.begin_nested():

@@ -20,6 +20,7 @@ from flask_babel import gettext as _
 from sqlalchemy import Select, and_, case, exists, func, literal, or_, select, tuple_
 from sqlalchemy.orm import aliased, contains_eager, joinedload
 
+from proctor_web.backends.base import ProctoringBackend
 from proctor_web.errors import BadRequest, NotFound
 from proctor_web.extensions import db
 from proctor_web.models import (
@@ -44,8 +45,9 @@ from proctor_web.models.attempt import (
     STORED_STATUSES,
 )
 from proctor_web.services import attempts as attempt_service
-from proctor_web.services import courses, exams, timing
+from proctor_web.services import courses, exams, onboarding_profiles, timing
 from proctor_web.services.attempts import Action, Actor
+from proctor_web.services.obscured_ids import obscured_user_id
 from proctor_web.services.onboarding import OnboardingStatus, onboarding_exams
 from proctor_web.services.validation import parse_bool, require_text
 
@@ -533,8 +535,13 @@ def clean_reason(action: str, reason: Any) -> str:
     return text
 
 
-def staff_action(attempt: Attempt, action: str, staff: User, reason: Any, now: datetime) -> None:
-    """Reset, resume, verify or reject one attempt on behalf of course staff."""
+def staff_action(attempt: Attempt, action: str, staff: User, reason: Any, now: datetime,
+                 *, provider_confirmed: frozenset[int] = frozenset()) -> None:
+    """Reset, resume, verify or reject one attempt on behalf of course staff.
+
+    ``provider_confirmed``: ids of attempts whose provider already confirmed deleting its
+    record (``services.removal``; the view asks before a reset).
+    """
     if action not in STAFF_ACTIONS:
         raise BadRequest(_("%(field)s: expected one of %(choices)s, got %(value)s.",
                            field="action", choices=", ".join(STAFF_ACTIONS),
@@ -542,7 +549,8 @@ def staff_action(attempt: Attempt, action: str, staff: User, reason: Any, now: d
     text = clean_reason(action, reason)
     actor = Actor.staff(staff)
     if action == "reset":
-        attempt_service.remove_attempt(attempt, actor, now, text or "reset by course staff")
+        attempt_service.remove_attempt(attempt, actor, now, text or "reset by course staff",
+                                       provider_confirmed=attempt.id in provider_confirmed)
     elif action == "resume":
         attempt_service.apply_action(attempt, Action.MARK_READY_TO_RESUME, actor, now, text)
     elif action == "verify":
@@ -551,15 +559,23 @@ def staff_action(attempt: Attempt, action: str, staff: User, reason: Any, now: d
         attempt_service.apply_action(attempt, Action.REJECT, actor, now, text)
 
 
-def reset_attempts(exam: Exam, user: User, staff: User, now: datetime, reason: str = "") -> int:
-    """Remove every attempt of ``user`` on ``exam`` (edx's reset_attempts); 404 if none."""
+def attempts_to_reset(exam: Exam, user: User) -> list[Attempt]:
+    """Every attempt of ``user`` on ``exam`` (edx's reset_attempts); 404 if none."""
     rows = attempt_service.attempts_for(exam, user)
     if not rows:
         raise NotFound(_("%(username)s has no attempt on exam %(id)s.",
                          username=user.username, id=exam.id))
+    return rows
+
+
+def reset_attempts(exam: Exam, user: User, staff: User, now: datetime, reason: str = "", *,
+                   provider_confirmed: frozenset[int] = frozenset()) -> int:
+    """Remove every attempt of ``user`` on ``exam`` (edx's reset_attempts); 404 if none."""
+    rows = attempts_to_reset(exam, user)
     for attempt in rows:
         attempt_service.remove_attempt(attempt, Actor.staff(staff), now,
-                                       reason or "attempts reset by course staff")
+                                       reason or "attempts reset by course staff",
+                                       provider_confirmed=attempt.id in provider_confirmed)
     return len(rows)
 
 
@@ -699,6 +715,8 @@ class OnboardingPage:
     page_size: int
     filters: OnboardingFilters
     has_onboarding_exam: bool
+    #: Statuses come from the provider (it keeps onboarding profiles), not our attempts.
+    use_onboarding_profile_api: bool = False
 
     @property
     def pages(self) -> int:
@@ -782,6 +800,10 @@ def onboarding_page(course_id: str, filters: OnboardingFilters, now: datetime,
     exam_list = onboarding_exams(course_id)
     if not exam_list:
         return OnboardingPage([], 0, filters.page, page_size, filters, False)
+    backend = onboarding_profiles.profile_backend(exam_list)
+    if backend is not None:
+        return _provider_onboarding_page(course_id, exam_list, backend, filters, now,
+                                         page_size)
     inner = onboarding_status_query(course_id, exam_list, now)
     if filters.search:
         inner = inner.where(courses.search_users(filters.search))
@@ -802,6 +824,32 @@ def onboarding_page(course_id: str, filters: OnboardingFilters, now: datetime,
         for r in result
     ]
     return OnboardingPage(rows, total, filters.page, page_size, filters, True)
+
+
+def _provider_onboarding_page(
+    course_id: str, exam_list: Sequence[Exam], backend: ProctoringBackend,
+    filters: OnboardingFilters, now: datetime, page_size: int,
+) -> OnboardingPage:
+    """The onboarding list when the provider keeps the statuses: every enrolled learner
+    (search applied) with the provider's status for their obscured id, ``not_started`` for
+    learners it does not know, and the last change of their attempts here. Raises
+    ``ProviderOnboardingUnavailable`` (503) when the provider cannot be asked."""
+    known = onboarding_profiles.course_statuses(
+        backend, course_id, onboarding_profiles.provider_words_for(filters.statuses))
+    learners = onboarding_status_query(course_id, exam_list, now)
+    if filters.search:
+        learners = learners.where(courses.search_users(filters.search))
+    rows: list[OnboardingRow] = []
+    for r in db.session.execute(learners.order_by(User.username)).all():
+        status = known.get(obscured_user_id(r.user_id, backend.name),
+                           OnboardingStatus.NOT_STARTED)
+        if filters.statuses and status.value not in filters.statuses:
+            continue
+        rows.append(OnboardingRow(r.user_id, r.username, r.email, r.enrollment_mode,
+                                  status.value, r.modified))
+    start = (filters.page - 1) * page_size
+    return OnboardingPage(rows[start:start + page_size], len(rows), filters.page, page_size,
+                          filters, True, use_onboarding_profile_api=True)
 
 
 # Exam settings ----------------------------------------------------------------------------

@@ -49,7 +49,15 @@ from proctor_web.models import (
     User,
 )
 from proctor_web.models.attempt import PRE_STARTED
-from proctor_web.services import allowances, attempts, courses, exams, onboarding, timing
+from proctor_web.services import (
+    allowances,
+    attempts,
+    courses,
+    exams,
+    onboarding,
+    onboarding_profiles,
+    timing,
+)
 from proctor_web.services.attempts import Action, Actor
 
 log = logging.getLogger(__name__)
@@ -649,6 +657,17 @@ def check_may_take(exam: Exam, user: User) -> None:
         raise NotFound(_("The exam '%(name)s' is not available.", name=exam.exam_name))
 
 
+def check_not_past_due(exam: Exam, now: datetime) -> None:
+    """No attempt begins (or starts its clock) after the due date, as in edx-proctoring:
+    its allowed time would be cut to nothing. Practice exams stay open."""
+    if exam.is_practice_exam:
+        return
+    due = exams.due_date_for(exam)
+    if due is not None and due <= now:
+        raise PermissionDenied(_("The due date of '%(name)s' has passed; it can no longer be "
+                                 "taken.", name=exam.exam_name))
+
+
 def create_attempt(
     exam: Exam, user: User, now: datetime, *, start_clock: bool = False,
     attempt_proctored: bool | None = None,
@@ -659,6 +678,7 @@ def create_attempt(
     attempt; a timed attempt sitting in ``created`` starts when the clock is asked for.
     """
     check_may_take(exam, user)
+    check_not_past_due(exam, now)
     actor = Actor.learner(user)
     existing = attempts.current_attempt(exam, user)
     if existing is not None and existing.is_ready_to_resume:
@@ -789,6 +809,16 @@ def active_payload(user: User, now: datetime) -> dict[str, Any]:
     return payload or {"timer_ends": None, "server_time": iso(now)}
 
 
+def timer_payload(user: User, now: datetime) -> dict[str, Any]:
+    """GET ``proctored_exam/attempt``: the running exam's timer payload; with none running,
+    edx-proctoring's explicit ``in_timed_exam: false, is_proctored: false`` (clients test
+    those fields) plus the clock."""
+    payload = active_payload(user, now)
+    if "attempt_id" not in payload:
+        payload = {"in_timed_exam": False, "is_proctored": False, **payload}
+    return payload
+
+
 def _prerequisites() -> dict[str, Any]:
     # No credit requirements here: every exam's prerequisites are satisfied. The misspelled
     # key is the one Open edX's client reads.
@@ -908,7 +938,7 @@ def update_attempt(
     return {"exam_attempt_id": result.id, **clock_for(result, now)}
 
 
-def proctoring_settings(exam: Exam, now: datetime) -> dict[str, Any]:
+def proctoring_settings(exam: Exam, now: datetime, locale: str = "en") -> dict[str, Any]:
     """edx-proctoring's settings/exam_id/<id>/: who to contact and the provider's setup."""
     config = current_app.config
     course = exams.course_of(exam)
@@ -923,7 +953,7 @@ def proctoring_settings(exam: Exam, now: datetime) -> dict[str, Any]:
         **clock(now),
     }
     if backend is not None:
-        provider = backend.get_proctoring_config() or {}
+        provider = backend.get_proctoring_config(locale) or {}
         settings.update({
             "exam_proctoring_backend": {
                 "name": provider.get("name") or backend.display_name,
@@ -976,7 +1006,7 @@ def onboarding_status(user: User, course_id: str, now: datetime,
     if not candidates:
         raise NotFound(_("There is no onboarding exam in course %(course_id)s.",
                          course_id=repr(course_id)))
-    data = onboarding.learner_onboarding(user, course_id, now)
+    data = onboarding_profiles.learner_onboarding(user, course_id, now)
     open_exams = [e for e in candidates if not (e.due_date and e.due_date <= now)]
     link_exam = open_exams[0] if open_exams else candidates[0]
     backend = exams.backend_for(link_exam)

@@ -37,6 +37,7 @@ from proctor_web.models import (
     WebhookReceipt,
     utcnow,
 )
+from proctor_web.services.obscured_ids import obscured_user_id
 
 log = logging.getLogger(__name__)
 
@@ -62,8 +63,14 @@ def queue_event(
     kind: str,
     attempt: Attempt,
     now: datetime,
+    *,
+    delivered_at: datetime | None = None,
 ) -> ProviderEvent | None:
-    """Queue a provider notification about ``attempt``; nothing to do without its ids."""
+    """Queue a provider notification about ``attempt``; nothing to do without its ids.
+
+    ``delivered_at``: the provider was already told, synchronously (a confirmed removal);
+    the row is kept as the record of it and is not sent again.
+    """
     if not attempt.external_id:
         return None
     row = ProviderEvent(
@@ -73,14 +80,16 @@ def queue_event(
         attempt_code=attempt.attempt_code,
         exam_external_id=attempt.exam.external_id,
         attempt_external_id=attempt.external_id,
-        status=DeliveryStatus.PENDING.value,
-        tries=0,
+        status=(DeliveryStatus.DELIVERED if delivered_at else DeliveryStatus.PENDING).value,
+        tries=1 if delivered_at else 0,
         next_attempt_at=now,
+        delivered_at=delivered_at,
         created_at=now,
     )
     db.session.add(row)
     db.session.flush()
-    mark_for_delivery(db.session(), "provider", row.id)
+    if delivered_at is None:
+        mark_for_delivery(db.session(), "provider", row.id)
     return row
 
 
@@ -237,13 +246,26 @@ def _exam_hash(exam: Exam) -> str:
 
 
 def push_exam(exam: Exam, now: datetime) -> None:
-    """Push ``exam`` to its provider now, raising ``BackendError`` if it does not get there."""
+    """Push ``exam`` to its provider now, raising ``BackendError`` if it does not get there.
+
+    An exam that is no longer proctored (switched to timed) still goes to the provider that
+    knew it, marked unproctored and inactive: from the provider's side it is withdrawn.
+    """
+    from dataclasses import replace
+
     from proctor_web.services.exams import backend_for, exam_data
 
-    backend = backend_for(exam)
+    data = exam_data(exam)
+    if exam.has_backend:
+        backend = backend_for(exam)
+    elif exam.external_id and exam.backend:
+        backend = _registry().get(exam.backend)
+        data = replace(data, is_proctored=False, is_active=False)
+    else:
+        return
     if backend is None:
         return
-    external_id = backend.save_exam(exam_data(exam))
+    external_id = backend.save_exam(data)
     if external_id and external_id != exam.external_id:
         exam.external_id = external_id
         db.session.flush()
@@ -275,10 +297,13 @@ def sync_exams(now: datetime) -> tuple[int, int]:
     names = [b.name for b in _registry().all() if b.needs_exam_sync]
     if not names:
         return 0, 0
+    # Proctored exams, and exams a provider knows that have since become timed (they are
+    # withdrawn there: see ``push_exam``).
     exams_ = db.session.execute(
         select(Exam).where(
             Exam.backend.in_(names),
-            (Exam.is_proctored.is_(True)) | (Exam.is_practice_exam.is_(True)),
+            (Exam.is_proctored.is_(True)) | (Exam.is_practice_exam.is_(True))
+            | Exam.external_id.is_not(None),
         ).order_by(Exam.id)
     ).scalars().all()
     pushed = failed = 0
@@ -313,34 +338,24 @@ def backends_used_by(user: User) -> list[str]:
 
 
 def retire_backend_user(user: User) -> dict[str, bool]:
-    """Ask each provider the user met to forget them; {backend: forgotten}.
+    """Ask each provider the user met to forget them; ``{backend: forgotten}``.
 
-    Raises ``BackendError`` naming the backends that failed, after trying all of them.
+    Every provider is asked whatever the others answer. One that cannot be asked (not
+    configured, unreachable, an answer that is not a boolean) counts as ``False`` and is
+    logged: the caller answers edx-proctoring's 500 when any value is ``False``.
     """
-    from proctor_web.services.attempts import obscured_user_id
-
     results: dict[str, bool] = {}
-    failures: list[str] = []
     for name in backends_used_by(user):
         try:
             backend = _registry().get(name)
-        except BackendNotConfigured:
-            results[name] = False
-            failures.append(_("%(name)s: not configured", name=name))
-            continue
-        try:
             results[name] = bool(backend.retire_user(obscured_user_id(user.id, name)))
         except BackendError as error:
             results[name] = False
-            failures.append(f"{name}: {error.message}")
-    if failures:
-        raise RetirementFailed(_("Could not retire the user everywhere: %(failures)s",
-                                 failures="; ".join(failures)), results=results)
+            log.warning("user %s not retired at %s: %s", user.id, name, error.message)
+        else:
+            if not results[name]:
+                log.warning("user %s: %s answered false to the retirement", user.id, name)
     return results
-
-
-class RetirementFailed(BackendError):
-    status = 500
 
 
 def instructor_dashboard_url(
@@ -354,7 +369,6 @@ def instructor_dashboard_url(
     """The provider dashboard URL for a course (or one exam, or one attempt's review)."""
     from proctor_web.errors import BadRequest, NotFound
     from proctor_web.models import Review
-    from proctor_web.services.attempts import obscured_user_id
     from proctor_web.services.exams import course_exams
 
     exams_ = course_exams(course_id, active_only=False)

@@ -4,7 +4,9 @@ A review arrives for an attempt code. The attempt may be live, or archived (remo
 only its history rows remain); an archived attempt's review is stored and changes nothing
 else. The outcome maps to a status by the first rule that matches:
 
-1. a passing status (the backend's ``passing_statuses``) -> verified;
+1. a passing status (the backend's ``passing_statuses``) -> verified, unless the attempt was
+   never submitted (still created ... ready_to_submit): then error, as edx-proctoring
+   >= 6.1.2 does, since a review cannot vouch for work that was never handed in;
 2. ``not_reviewed`` -> error;
 3. a named human reviewer, or ``REQUIRE_FAILURE_SECOND_REVIEWS`` off -> rejected;
 4. an onboarding attempt on a backend that supports onboarding -> rejected;
@@ -33,6 +35,7 @@ from proctor_web.models import (
     AllowanceHistory,
     Attempt,
     AttemptHistory,
+    AttemptStatus,
     EmailMessage,
     Exam,
     Review,
@@ -40,6 +43,7 @@ from proctor_web.models import (
     ReviewHistory,
     User,
 )
+from proctor_web.models.attempt import INCOMPLETE
 from proctor_web.services import attempts, notifications
 from proctor_web.services.attempts import Action, Actor
 
@@ -144,6 +148,8 @@ def _action_for(
     reviewer: User | None,
 ) -> Action:
     if backend.is_passing(review.status):
+        if AttemptStatus(attempt.status) in INCOMPLETE:
+            return Action.REVIEW_ERROR
         return Action.VERIFY
     if review.status == "not_reviewed":
         return Action.REVIEW_ERROR
@@ -278,14 +284,6 @@ def retire_user_data(user: User, now: datetime) -> None:
         user.retired_at = now
     db.session.flush()
     log.info("personal proctoring data of user %s blanked", user.id)
-
-
-def review_payload_summary(outcome: ReviewOutcome) -> dict[str, Any]:
-    return {
-        "review_status": outcome.review.review_status,
-        "updated": outcome.updated,
-        "attempt_status": outcome.attempt_status,
-    }
 
 
 def review_url(exam: Exam, external_id: str | None) -> str:

@@ -796,11 +796,17 @@ def _register_api(app: Flask, state: ProviderState) -> None:
         with state.lock:
             default_size = state.settings["ONBOARDING_PAGE_SIZE"] or 20
             entries = [dict(entry) for entry in state.onboarding.get(course_id, {}).values()]
+        if user_filter is not None:
+            # One learner: the contract answers that learner's entry itself, not a page, and
+            # a learner the provider never met has "no-profile".
+            for entry in entries:
+                if entry["user_id"] == user_filter:
+                    return jsonify(entry)
+            return jsonify(user_id=user_filter, status="no-profile", expiration_date=None)
         entries = [
             entry
             for entry in entries
-            if (user_filter is None or entry["user_id"] == user_filter)
-            and (not status_filter or entry["status"] in status_filter)
+            if not status_filter or entry["status"] in status_filter
         ]
         entries.sort(key=lambda entry: entry["user_id"])
         page = request.args.get("page", default=1, type=int) or 1

@@ -63,8 +63,8 @@ def test_token_is_cached_until_it_expires():
     assert len(token_calls) == 1
     assert "grant_type=client_credentials" in token_calls[0].request.body
     config_calls = [c for c in responses.calls if "/config/" in c.request.url]
-    assert [c.request.headers["Accept-Language"] for c in config_calls] == ["es", "en"]
-    assert config_calls[0].request.headers["Authorization"] == "Bearer tok"
+    assert [c.request.headers["Accept-Language"] for c in config_calls] == ["es;en", "en;en"]
+    assert config_calls[0].request.headers["Authorization"] == "JWT tok"
 
 
 @responses.activate
@@ -163,7 +163,7 @@ def test_patch_remove_get_and_retire():
     assert json.loads(responses.calls[1].request.body) == {"status": "error"}
     assert backend.remove_exam_attempt("ex-1", "a1") is True
     assert backend.get_attempt("ex-1", "a1", locale="es")["status"] == "started"
-    assert responses.calls[3].request.headers["Accept-Language"] == "es"
+    assert responses.calls[3].request.headers["Accept-Language"] == "es;en"
     assert backend.retire_user("hash5") is True
 
 

@@ -134,7 +134,7 @@ def test_api_phrases_follow_the_locale(spanish_setup, sign_in, client, app):
     data = client.get(f"/api/edx_proctoring/v1/proctored_exam/attempt/{attempt_id}",
                       headers={"Accept-Language": "es"}).json
     assert data["total_time"] == "1 hora y 30 minutos"
-    assert data["accessibility_time_string"].startswith("Te quedan ")
+    assert data["accessibility_time_string"].startswith("te quedan ")
     refresh()
     english = client.get(f"/api/edx_proctoring/v1/proctored_exam/attempt/{attempt_id}",
                          headers={"Accept-Language": "en"}).json

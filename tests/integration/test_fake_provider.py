@@ -694,9 +694,9 @@ def test_onboarding_statuses_paginate_and_filter(provider: ProviderClient) -> No
     pending = provider.api("GET", path, params={"status": "pending"}).json()
     assert [r["user_id"] for r in pending["results"]] == ["u2", "u3"]
     one = provider.api("GET", path, params={"user_id": "u1"}).json()
-    assert one["results"] == [
-        {"user_id": "u1", "status": "approved-in-course", "expiration_date": None}
-    ]
+    assert one == {"user_id": "u1", "status": "approved-in-course", "expiration_date": None}
+    unknown = provider.api("GET", path, params={"user_id": "nobody"}).json()
+    assert unknown == {"user_id": "nobody", "status": "no-profile", "expiration_date": None}
     assert provider.api("GET", path, params={"page": 9}).status_code == 404
 
 

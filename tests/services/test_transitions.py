@@ -36,10 +36,16 @@ EXPECTED: dict[Action, dict[AttemptStatus, str]] = {
     Action.EXPIRE: {STARTED: SUBMITTED, RTSUB: SUBMITTED},
     Action.VERIFY: {SUBMITTED: VERIFIED, SRR: VERIFIED, REJECTED: VERIFIED, ERROR: VERIFIED,
                     TIMED_OUT: VERIFIED},
+    # A failing review (or staff) ends an attempt wherever it stands (edx: incomplete ->
+    # completed is always legal).
     Action.REJECT: {SUBMITTED: REJECTED, SRR: REJECTED, VERIFIED: REJECTED, ERROR: REJECTED,
-                    TIMED_OUT: REJECTED},
-    Action.REQUIRE_SECOND_REVIEW: {SUBMITTED: SRR, TIMED_OUT: SRR},
-    Action.REVIEW_ERROR: {SUBMITTED: ERROR, SRR: ERROR, TIMED_OUT: ERROR},
+                    TIMED_OUT: REJECTED, CREATED: REJECTED, DSC: REJECTED, RTS: REJECTED,
+                    STARTED: REJECTED, RTSUB: REJECTED},
+    Action.REQUIRE_SECOND_REVIEW: {SUBMITTED: SRR, TIMED_OUT: SRR, CREATED: SRR, DSC: SRR,
+                                   RTS: SRR, STARTED: SRR, RTSUB: SRR},
+    # A review of an attempt never submitted errors it (edx-proctoring >= 6.1.2).
+    Action.REVIEW_ERROR: {CREATED: ERROR, DSC: ERROR, RTS: ERROR, STARTED: ERROR, RTSUB: ERROR,
+                          SUBMITTED: ERROR, SRR: ERROR, TIMED_OUT: ERROR},
     Action.MARK_READY_TO_RESUME: {ERROR: ERROR},
     Action.RESUME: {ERROR: ERROR},
     Action.RESET_PRACTICE: {SUBMITTED: "onboarding_reset", SRR: "onboarding_reset",

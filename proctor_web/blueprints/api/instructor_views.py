@@ -17,7 +17,7 @@ from proctor_web.blueprints.api import bp
 from proctor_web.errors import BadRequest, NotFound, PermissionDenied, ProctorError
 from proctor_web.extensions import db
 from proctor_web.models import Allowance, Attempt, Exam, User, utcnow
-from proctor_web.services import allowances, courses, exams, instructor
+from proctor_web.services import allowances, courses, exams, instructor, removal
 from proctor_web.services.attempts import Actor, remove_attempt
 from proctor_web.services.learner import exam_fields, iso
 from proctor_web.services.validation import parse_int
@@ -231,9 +231,24 @@ def attempt_delete(attempt_id: int) -> Response:
     if attempt is None:
         raise NotFound(_("Attempt %(id)s does not exist.", id=attempt_id))
     _require_exam_manager(attempt.exam)
-    remove_attempt(attempt, Actor.staff(current_user), utcnow(), "removed through the API")
+    confirmed = _confirm_removal_with_provider([attempt])
+    attempt = db.session.get(Attempt, attempt_id)
+    if attempt is None:  # removed by someone else while the provider was asked
+        raise NotFound(_("Attempt %(id)s does not exist.", id=attempt_id))
+    remove_attempt(attempt, Actor.staff(current_user), utcnow(), "removed through the API",
+                   provider_confirmed=attempt.id in confirmed)
     db.session.commit()
     return jsonify({})
+
+
+def _confirm_removal_with_provider(attempts: list[Attempt]) -> frozenset[int]:
+    """The provider deletes its records first (502 and nothing removed if it does not
+    confirm), with no transaction held open across its answer."""
+    records = removal.records_to_confirm(attempts)
+    if not records:
+        return frozenset()
+    db.session.commit()
+    return removal.confirm_removed(records)
 
 
 @bp.delete(f"{PE}/exam_id/<int:exam_id>/user_id/<int:user_id>/reset_attempts")
@@ -244,7 +259,9 @@ def reset_attempts(exam_id: int, user_id: int) -> Response:
     user = db.session.get(User, user_id)
     if user is None:
         raise NotFound(_("User %(id)s does not exist.", id=user_id))
-    instructor.reset_attempts(exam, user, current_user, utcnow())
+    confirmed = _confirm_removal_with_provider(instructor.attempts_to_reset(exam, user))
+    instructor.reset_attempts(exam, user, current_user, utcnow(),
+                              provider_confirmed=confirmed)
     db.session.commit()
     return jsonify({})
 
@@ -372,5 +389,5 @@ def onboarding_course(course_id: str) -> Response:
              "modified": iso(r.modified)}
             for r in page.rows
         ],
-        "use_onboarding_profile_api": False,
+        "use_onboarding_profile_api": page.use_onboarding_profile_api,
     })

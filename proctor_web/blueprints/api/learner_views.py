@@ -20,6 +20,7 @@ from proctor_web.extensions import db
 from proctor_web.models import utcnow
 from proctor_web.services import courses, exams, learner
 from proctor_web.services.validation import parse_bool, parse_int
+from proctor_web.templating import current_locale
 
 V1 = "/v1/proctored_exam"
 
@@ -61,7 +62,7 @@ def create_attempt() -> Response:
 @login_required
 def timer_payload() -> Response:
     now = utcnow()
-    payload = learner.active_payload(current_user, now)
+    payload = learner.timer_payload(current_user, now)
     db.session.commit()
     return _json(payload)
 
@@ -126,7 +127,7 @@ def active_attempt() -> Response:
 def proctoring_settings(exam_id: int) -> Response:
     exam = exams.get_exam(exam_id)
     learner.check_may_read_exam(exam, current_user)
-    return _json(learner.proctoring_settings(exam, utcnow()))
+    return _json(learner.proctoring_settings(exam, utcnow(), current_locale()))
 
 
 @bp.route(f"{V1}/review_policy/exam_id/<int:exam_id>/", methods=["GET"])

@@ -40,11 +40,15 @@ def _retiree(user_id: int) -> User:
 @bp.post("/v1/retire_backend_user/<int:user_id>/")
 @login_required
 def retire_backend_user(user_id: int) -> Response:
-    """Ask every provider the user met to forget them: ``{backend: bool}``; 500 if one fails."""
+    """Ask every provider the user met to forget them: the flat ``{backend: bool}`` map,
+    with status 500 when any is ``False`` (edx-proctoring's contract, which retirement
+    pipelines check)."""
     user = _retiree(user_id)
     provider_sync.require_global_staff(current_user)
     results = provider_sync.retire_backend_user(user)
-    return jsonify(results)
+    response = jsonify(results)
+    response.status_code = 200 if all(results.values()) else 500
+    return response
 
 
 @bp.post("/v1/retire_user/<int:user_id>/")

@@ -27,7 +27,7 @@ from proctor_web.blueprints.instructor import bp
 from proctor_web.errors import AlreadyExists, BadRequest, InvalidTransition, PermissionDenied
 from proctor_web.extensions import db
 from proctor_web.models import Course, utcnow
-from proctor_web.services import allowances, exams, instructor, reports
+from proctor_web.services import allowances, exams, instructor, removal, reports
 
 PREFIX = "/courses/<course_id>/instructor"
 #: Refusals shown on the form that caused them (anything else goes to the error page).
@@ -100,8 +100,24 @@ def confirm_attempt_action(course: Course, attempt_id: int, action: str):
 def attempt_action(course: Course, attempt_id: int, action: str):
     attempt = instructor.course_attempt(course.course_id, attempt_id)
     try:
+        confirmed: frozenset[int] = frozenset()
+        if action == "reset":
+            # The reason is checked before the provider is asked to delete anything.
+            instructor.clean_reason(action, request.form.get("reason"))
+            records = removal.records_to_confirm([attempt])
+            if records:
+                db.session.commit()  # no transaction stays open while the provider answers
+                confirmed = removal.confirm_removed(records)
+                attempt = instructor.course_attempt(course.course_id, attempt_id)
         instructor.staff_action(attempt, action, current_user, request.form.get("reason"),
-                                utcnow())
+                                utcnow(), provider_confirmed=confirmed)
+    except removal.ProviderRemovalFailed as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        attempt = instructor.course_attempt(course.course_id, attempt_id)
+        return _render("confirm_action.html", course, status=502, attempt=attempt,
+                       action=action, reason_required=action in instructor.REASON_REQUIRED,
+                       error=None)
     except REFUSED as error:
         db.session.rollback()
         attempt = instructor.course_attempt(course.course_id, attempt_id)

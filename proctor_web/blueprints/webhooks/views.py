@@ -51,8 +51,14 @@ def _json_body(*, required: bool) -> Any:
     return body
 
 
-def _ok(**extra: Any) -> Response:
-    return jsonify({"status": "ok", **extra})
+def _ok(*, duplicate: bool, attempt_status: str | None = None) -> Response:
+    """edx-proctoring's body, the JSON string ``"OK"``: providers built against it compare
+    the body. What we add for our own clients and logs travels in headers."""
+    response = jsonify("OK")
+    response.headers["X-Proctor-Duplicate"] = "true" if duplicate else "false"
+    if attempt_status is not None:
+        response.headers["X-Proctor-Attempt-Status"] = attempt_status
+    return response
 
 
 # OAuth2 -----------------------------------------------------------------------------------
@@ -117,7 +123,7 @@ def attempt_reviewed(external_id: str) -> Response:
     db.session.commit()
     if outcome is None:
         return _ok(duplicate=True)
-    return _ok(duplicate=False, **reviews.review_payload_summary(outcome))
+    return _ok(duplicate=False, attempt_status=outcome.attempt_status)
 
 
 # RPNow ------------------------------------------------------------------------------------
@@ -168,7 +174,7 @@ def rpnow_review_callback() -> Response:
     db.session.commit()
     if outcome is None:
         return _ok(duplicate=True)
-    return _ok(duplicate=False, **reviews.review_payload_summary(outcome))
+    return _ok(duplicate=False, attempt_status=outcome.attempt_status)
 
 
 @bp.route(
