@@ -114,9 +114,12 @@ def assessment_control() -> Response:
     body = request.get_json(force=True, silent=True)  # broken JSON: None, refused below
     try:
         answer = acs.control(client_id, body, utcnow())
-    except ProctorError:
+    except ProctorError as error:
+        # A web service without a person behind it: JSON errors whatever the Accept header.
         db.session.rollback()
-        raise
+        response = jsonify({"detail": error.message})
+        response.status_code = error.status
+        return _no_store(response)
     db.session.commit()
     response = current_app.response_class(
         current_app.json.dumps(answer), mimetype=ACS_MEDIA_TYPE)
