@@ -113,7 +113,8 @@ class Live:
 
     def attempt(self) -> dict[str, Any]:
         def load() -> dict[str, Any]:
-            attempt = db.session.execute(select(Attempt).order_by(Attempt.id.desc())).scalars().first()
+            attempt = db.session.execute(
+                select(Attempt).order_by(Attempt.id.desc())).scalars().first()
             return {"id": attempt.id, "code": attempt.attempt_code, "status": attempt.status}
         return self.read(load)
 
@@ -238,9 +239,10 @@ def test_start_proctoring_to_end_assessment(live: Live) -> None:
     session = live.read(lambda: db.session.execute(select(LtiProctoringSession)).scalar_one())
     assert session.end_assessment_return is True
     assert "Verified" in (session.verified_user or "")
-    history = live.read(lambda: [(h.action, h.actor_kind, h.to_status) for h in db.session.execute(
-        select(AttemptHistory).where(AttemptHistory.attempt_id == attempt["id"])
-        .order_by(AttemptHistory.id)).scalars()])
+    history = live.read(lambda: [
+        (h.action, h.actor_kind, h.to_status) for h in db.session.execute(
+            select(AttemptHistory).where(AttemptHistory.attempt_id == attempt["id"])
+            .order_by(AttemptHistory.id)).scalars()])
     assert ("ready", "provider", "ready_to_start") in history
 
     live.act("start")
