@@ -46,13 +46,13 @@ def _serializer() -> URLSafeTimedSerializer:
                                   salt="proctor_web.lti_platform.message_hint")
 
 
-def _login_url(session: LtiProctoringSession, backend: LtiBackend, message: str) -> str:
+def _login_url(attempt: Attempt, backend: LtiBackend, message: str) -> str:
     target = backend.tool_launch_url if message == START else backend.end_assessment_target
     params = {
         "iss": issuer(backend),
-        "login_hint": session.sub,
+        "login_hint": sessions.sub_for(attempt.user, backend),
         "target_link_uri": target,
-        "lti_message_hint": _serializer().dumps({"s": session.id, "m": message}),
+        "lti_message_hint": _serializer().dumps({"a": attempt.id, "m": message}),
         "client_id": backend.client_id,
         "lti_deployment_id": backend.deployment_id,
     }
@@ -68,16 +68,18 @@ def _lti_backend_of(attempt: Attempt) -> LtiBackend:
 
 
 def launch_url(attempt: Attempt, user: User, now: datetime) -> str:
-    """Begin LtiStartProctoring for the learner's attempt (the system check)."""
+    """Begin LtiStartProctoring for the learner's attempt (the system check).
+
+    Writes nothing: the browser opens this next to the form post that records the click,
+    and the session is created when the tool's authentication request comes back."""
     if attempt.user_id != user.id:
         raise PermissionDenied(_("You can only open the system check of your own exam."))
     backend = _lti_backend_of(attempt)
     if attempt.status not in PRE_STARTED:
         raise InvalidTransition(_("The system check is over: this attempt is %(status)s.",
                                   status=attempt.status))
-    session = sessions.open_session(attempt, backend, now)
     log.info("attempt %s: LtiStartProctoring login sent to %s", attempt.id, backend.name)
-    return _login_url(session, backend, START)
+    return _login_url(attempt, backend, START)
 
 
 def pending_end(attempt: Attempt) -> LtiProctoringSession | None:
@@ -109,7 +111,7 @@ def end_url(attempt: Attempt, user: User) -> str:
     if session is None:
         raise InvalidTransition(_("The proctoring tool is not waiting for the end of this "
                                   "attempt."))
-    return _login_url(session, backend_named(session.backend), END)
+    return _login_url(attempt, backend_named(session.backend), END)
 
 
 @dataclass(frozen=True)
@@ -146,27 +148,30 @@ def authenticate(params: Mapping[str, str], user: User | None, now: datetime) ->
     try:
         hint = _serializer().loads(_one(params, "lti_message_hint"),
                                    max_age=HINT_MAX_AGE_SECONDS)
-        session_id, message = int(hint["s"]), hint["m"]
+        attempt_id, message = int(hint["a"]), hint["m"]
     except (BadSignature, KeyError, TypeError, ValueError):
         raise LtiRefusal(_("The lti_message_hint is not one we issued, or it has expired: "
                            "start again from the exam page.")) from None
-    session = db.session.get(LtiProctoringSession, session_id)
-    if session is None or session.backend != backend.name:
-        raise LtiRefusal(_("The lti_message_hint names no proctoring session of %(tool)s.",
-                           tool=backend.display_name))
+    attempt = db.session.get(Attempt, attempt_id)
+    if attempt is None or exams.backend_for(attempt.exam) is not backend:
+        raise LtiRefusal(_("The lti_message_hint names no exam attempt proctored by "
+                           "%(tool)s.", tool=backend.display_name))
     if user is None:
         raise PermissionDenied(_("Sign in to proctor_web first, then start again from the "
                                  "exam page."))
-    if params.get("login_hint") != session.sub or session.user_id != user.id:
+    if params.get("login_hint") != sessions.sub_for(attempt.user, backend) or (
+        attempt.user_id != user.id
+    ):
         raise LtiRefusal(_("The login_hint does not match the signed-in learner."))
-    attempt = session.attempt
     if message == START:
         if attempt.status not in PRE_STARTED:
             raise InvalidTransition(_("The system check is over: this attempt is %(status)s.",
                                       status=attempt.status))
+        session = sessions.open_session(attempt, backend, now)
         claims = messages.start_proctoring(session, backend, nonce, now)
     else:
-        if pending_end(attempt) is None:
+        session = pending_end(attempt)
+        if session is None:
             raise InvalidTransition(_("The proctoring tool is not waiting for the end of "
                                       "this attempt."))
         claims = messages.end_assessment(session, backend, nonce, now, _error_log(attempt))

@@ -17,7 +17,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import closing
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from html.parser import HTMLParser
@@ -40,6 +40,7 @@ from proctor_web.models import (
     utcnow,
 )
 from proctor_web.services import courses, exams
+from tests.conftest import scratch_database
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 COURSE = "course-v1:LtiX+Proctor+2026"
@@ -138,16 +139,14 @@ class Live:
         return response.json()
 
 
-@pytest.fixture
-def live(tool_url: str, tmp_path: Path) -> Iterator[Live]:
+@contextmanager
+def serve_live(tool_url: str, database_url: str) -> Iterator[Live]:
+    """proctor_web on a free port with the fake tool registered as its ``lti`` backend."""
     requests.post(f"{tool_url}/_control/reset", timeout=10)
-    database = tmp_path / "live.sqlite3"
-    with closing(sqlite3.connect(database)) as connection:
-        connection.execute("PRAGMA journal_mode=WAL")
     app = create_app({
         "TESTING": True,
         "SECRET_KEY": "lti-e2e-secret-key-0123456789",
-        "DATABASE_URL": f"sqlite:///{database}",
+        "DATABASE_URL": database_url,
         "WTF_CSRF_ENABLED": False,
         "BACKENDS": {
             "DEFAULT": "lti",
@@ -191,6 +190,19 @@ def live(tool_url: str, tmp_path: Path) -> Iterator[Live]:
     finally:
         server.shutdown()
         server.server_close()
+        with app.app_context():
+            db.engine.dispose()
+
+
+@pytest.fixture
+def live(tool_url: str, db_backend: str, tmp_path: Path,
+         postgres_available: bool) -> Iterator[Live]:
+    with scratch_database(db_backend, tmp_path, "lti_e2e", postgres_available) as url:
+        if url.startswith("sqlite"):
+            with closing(sqlite3.connect(url.removeprefix("sqlite:///"))) as connection:
+                connection.execute("PRAGMA journal_mode=WAL")
+        with serve_live(tool_url, url) as live:
+            yield live
 
 
 def launch_and_start_assessment(live: Live) -> dict[str, Any]:

@@ -12,6 +12,7 @@ import pytest
 
 from proctor_web.extensions import db
 from proctor_web.lti import keys
+from proctor_web.lti_proctoring import sessions
 from proctor_web.models import LtiProctoringSession, utcnow
 from proctor_web.services import attempts, exams
 from proctor_web.services.attempts import Action, Actor
@@ -66,8 +67,10 @@ def test_login_initiation_carries_what_the_spec_asks(client, sign_in, attempt):
     assert login["target_link_uri"] == f"{TOOL_URL}/launch"
     assert login["client_id"] == TOOL_CLIENT_ID
     assert login["lti_deployment_id"] == DEPLOYMENT_ID
-    session = db.session.query(LtiProctoringSession).one()
-    assert login["login_hint"] == session.sub and str(attempt.user.id) != session.sub
+    # Nothing is written before the tool answers (the click's own form post runs alongside).
+    assert db.session.query(LtiProctoringSession).count() == 0
+    sub = sessions.sub_for(attempt.user, exams.backend_for(attempt.exam))
+    assert login["login_hint"] == sub and str(attempt.user.id) != sub
 
 
 def test_start_proctoring_id_token(client, sign_in, attempt):
@@ -146,6 +149,7 @@ def test_launch_of_someone_elses_attempt_is_refused(client, sign_in, attempt, fa
 
 def test_end_assessment_only_when_asked_and_once(client, sign_in, attempt, now):
     login = login_params(client, sign_in, attempt)
+    assert client.get("/lti/platform/auth", query_string=auth_request(login)).status_code == 200
     session = db.session.query(LtiProctoringSession).one()
     attempts.apply_action(attempt, Action.READY, Actor.provider("lti"), now)
     attempts.apply_action(attempt, Action.START, Actor.learner(attempt.user), now)

@@ -56,6 +56,8 @@ export class ExamTimer {
     if (paused && this.frozenSec === undefined) this.frozenSec = this.remaining();
     if (!paused) this.frozenSec = undefined;
     if (this.bar) this.bar.dataset.paused = String(Boolean(paused));
+    const note = document.getElementById("timer-paused");
+    if (note) note.hidden = !paused;
   }
 
   start() {
