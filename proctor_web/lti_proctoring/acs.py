@@ -6,7 +6,8 @@ resource link and the attempt number. Actions:
 
 - ``pause`` / ``resume``: the attempt's clock stops and starts again; paused time does not
   count, and an attempt cannot run out while paused.
-- ``update``: extra time, ``extra_time`` in seconds, added to the attempt's end.
+- ``update``: extra time, ``extra_time`` in minutes (as 1EdTech's own reference library,
+  celtic-project LTI-PHP, reads it), added to the attempt's end.
 - ``terminate``: the session ends; the work is submitted, or the attempt goes to ``error``
   when the reason code is one the backend lists as an error (and before the exam started).
 - ``flag``: an incident for the reviewers, nothing else changes.
@@ -38,8 +39,8 @@ from proctor_web.services.attempts import Action, Actor
 log = logging.getLogger(__name__)
 S = AttemptStatus
 
-#: The largest extra time one update may grant (a week), against typos in seconds.
-MAX_EXTRA_SECONDS = 7 * 24 * 3600
+#: The largest extra time one update may grant (a week, in minutes), against typos.
+MAX_EXTRA_MINUTES = 7 * 24 * 60
 
 
 def acs_status(attempt: Attempt) -> str:
@@ -85,13 +86,14 @@ def _severity(body: Mapping[str, Any]) -> float | None:
 
 
 def _extra_seconds(body: Mapping[str, Any]) -> int:
+    """``extra_time`` is in minutes; we keep seconds, so a fraction of a minute counts."""
     value = body.get("extra_time")
     if isinstance(value, bool) or not isinstance(value, int | float) or not (
-        0 < value <= MAX_EXTRA_SECONDS
+        0 < value <= MAX_EXTRA_MINUTES
     ):
-        raise BadRequest(_("'update' needs 'extra_time', a positive number of seconds up to "
-                           "%(max)s.", max=MAX_EXTRA_SECONDS))
-    return math.ceil(value)
+        raise BadRequest(_("'update' needs 'extra_time', a positive number of minutes up to "
+                           "%(max)s.", max=MAX_EXTRA_MINUTES))
+    return math.ceil(value * 60)
 
 
 def parse(body: Any, backend: LtiBackend) -> dict[str, Any]:
@@ -159,7 +161,8 @@ def control(client_id: str, body: Any, now: datetime) -> dict[str, Any]:
     if action == "terminate" and attempt.status in COMPLETED:
         answer["status"] = "terminated"
     if attempt.extra_seconds:
-        answer["extra_time"] = attempt.extra_seconds
+        minutes = attempt.extra_seconds / 60
+        answer["extra_time"] = int(minutes) if minutes.is_integer() else round(minutes, 2)
     return answer
 
 

@@ -103,6 +103,8 @@ def test_acs_refuses_bad_requests(client, bearer, running):
     assert control(client, bearer, running, action="flag",
                    incident_time="yesterday").status_code == 400
     assert control(client, bearer, running, action="update").status_code == 400
+    assert control(client, bearer, running, action="update",
+                   extra_time=7 * 24 * 60 + 1).status_code == 400
     not_json = client.post("/lti/platform/acs", data="{", content_type=MEDIA_TYPE,
                            headers={"Authorization": f"Bearer {bearer}"})
     assert not_json.status_code == 400 and "detail" in not_json.get_json()
@@ -123,17 +125,19 @@ def test_acs_controls_are_audited_and_answer_the_spec_status(client, bearer, run
     assert control(client, bearer, running, action="resume").get_json() == {"status": "running"}
     assert control(client, bearer, running, action="update",
                    extra_time=90).get_json() == {"status": "running", "extra_time": 90}
+    assert control(client, bearer, running, action="update",
+                   extra_time=0.5).get_json() == {"status": "running", "extra_time": 90.5}
     flag = control(client, bearer, running, action="flag", incident_severity=0.25,
                    reason_code="look_away", reason_msg="Looked away",
                    incident_time="2026-11-22T12:01:00Z")
     assert flag.get_json()["status"] == "running"
     assert control(client, bearer, running, action="terminate").get_json() == {
-        "status": "terminated", "extra_time": 90}
+        "status": "terminated", "extra_time": 90.5}
     db.session.expire_all()
     attempt = running.attempt
-    assert attempt.status == AttemptStatus.SUBMITTED and attempt.extra_seconds == 90
+    assert attempt.status == AttemptStatus.SUBMITTED and attempt.extra_seconds == 90 * 60 + 30
     actions = [h.action for h in attempts.history_of(attempt.id)]
-    assert actions[-5:] == ["pause", "unpause", "add_time", "flag", "terminate"]
+    assert actions[-6:] == ["pause", "unpause", "add_time", "add_time", "flag", "terminate"]
     incident = db.session.query(AttemptIncident).filter_by(action="flag").one()
     assert (incident.severity, incident.reason_code, incident.reason_msg) == (
         0.25, "look_away", "Looked away")
