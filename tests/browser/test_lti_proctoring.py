@@ -92,3 +92,7 @@ def test_learner_takes_an_exam_proctored_by_an_lti_tool(live: Live, page, shot):
     shot(page, "lti-tool-04-end-assessment")
     ends = live.tool_state()["ends"]
     assert len(ends) == 1
+    # The tool's way back (launch_presentation.return_url) is the exam page, now quiet.
+    page.click("#back")
+    situation_is(page, "submitted")
+    expect(page.locator("#lti-end-assessment")).to_have_count(0)

@@ -81,6 +81,8 @@ def test_start_proctoring_id_token(client, sign_in, attempt):
     assert 'action="https://tool.example/launch"' in page
     assert "<script>" not in page and "lti-autopost.js" in page  # strict CSP: no inline JS
     assert re.search(r'<button type="submit"', page)  # and it works without JavaScript
+    policy = response.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in policy and "form-action 'self' https://tool.example" in policy
     fields = posted_fields(page)
     assert fields["state"] == "state-1"
     claims = verify_ours(fields["id_token"])

@@ -8,6 +8,8 @@ message hint, the nonce and session_data; the JSON endpoints by OAuth2.
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from flask import Response, current_app, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
@@ -51,6 +53,21 @@ def _no_store(response: Response) -> Response:
     return response
 
 
+def _autopost(action: str, method: str, fields: list[tuple[str, str]]) -> Response:
+    """The page that carries a form on (an id_token to the tool, or the auth request back to
+    ourselves): no inline script, and a policy that lets this one form go where it must."""
+    page = render_template("lti_platform/autopost.html", action=action, method=method,
+                           fields=fields)
+    response = _no_store(Response(page, mimetype="text/html"))
+    parts = urlsplit(action)
+    target = f"{parts.scheme}://{parts.netloc}" if parts.netloc else ""
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+        f"form-action 'self' {target}".rstrip() + "; base-uri 'none'"
+    )
+    return response
+
+
 @bp.route("/auth", methods=["GET", "POST"])
 def auth() -> Response:
     """The tool's authentication request; answered with an auto-posting id_token form."""
@@ -58,17 +75,13 @@ def auth() -> Response:
     if user is None and request.method == "POST":
         # A cross-site POST carries no SameSite=Lax session cookie: replay it as a GET from
         # our own page, which does.
-        page = render_template("lti_platform/autopost.html", action=url_for(".auth"),
-                               method="get", fields=request.form.items(multi=True))
-        return _no_store(Response(page, mimetype="text/html"))
+        return _autopost(url_for(".auth"), "get", list(request.form.items(multi=True)))
     answer = oidc.authenticate(request.values, user, utcnow())
     db.session.commit()
     fields = [("id_token", answer.id_token)]
     if answer.state is not None:
         fields.append(("state", answer.state))
-    page = render_template("lti_platform/autopost.html", action=answer.redirect_uri,
-                           method="post", fields=fields)
-    return _no_store(Response(page, mimetype="text/html"))
+    return _autopost(answer.redirect_uri, "post", fields)
 
 
 @bp.post("/start_assessment")

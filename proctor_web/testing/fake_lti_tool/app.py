@@ -178,8 +178,11 @@ def create_fake_lti_tool(settings: Mapping[str, Any] | None = None) -> Flask:
         if claims[LTI + "message_type"] == "LtiEndAssessment":
             with state.lock:
                 state.ends.append(claims)
+            back = claims.get(LTI + "launch_presentation", {}).get("return_url", "")
+            link = f"<p><a id='back' href='{html.escape(back)}'>Back to the exam</a></p>"
             return _page("Proctoring session closed",
-                         "<p id='ended'>The platform told us the assessment ended.</p>")
+                         "<p id='ended'>The platform told us the assessment ended.</p>"
+                         + (link if back else ""))
         with state.lock:
             state.launches.append(claims)
         token = state.sign(start_assessment_claims(state, claims))
