@@ -175,3 +175,13 @@ def test_end_assessment_only_when_asked_and_once(client, sign_in, attempt, now):
     assert claims[AP + "errormsg"] and "camera lost" in claims[AP + "errorlog"]
     again = client.get("/lti/platform/auth", query_string=auth_request(end_login))
     assert again.status_code == 400
+
+
+def test_the_tool_can_send_the_learner_back_with_a_message(client, sign_in, attempt):
+    sign_in(attempt.user)
+    page = client.get(f"/courses/{attempt.exam.course_id}/exams/{attempt.exam.content_id}",
+                      query_string={"lti_errormsg": "<b>Camera</b> not found",
+                                    "lti_msg": "Try again"})
+    text = page.get_data(as_text=True)
+    assert "The proctoring tool reported a problem: &lt;b&gt;Camera&lt;/b&gt; not found" in text
+    assert "Message from the proctoring tool: Try again" in text
