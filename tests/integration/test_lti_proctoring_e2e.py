@@ -307,6 +307,7 @@ def test_start_proctoring_to_end_assessment(live: Live) -> None:
     assert len(ends) == 1 and ends[0][LTI + "message_type"] == "LtiEndAssessment"
     assert ends[0][AP + "session_data"] == launch[AP + "session_data"]
     assert AP + "errormsg" not in ends[0]
+    assert live.tool_state()["refusals"] == []  # the tool accepted every id_token we sent
     # Sent once: the page no longer asks for it.
     assert "/lti/platform/end/" not in live.browser.get(live.url + live.exam_path,
                                                         timeout=10).text
