@@ -55,6 +55,7 @@ class ToolState:
 
     def public_jwk(self) -> dict[str, Any]:
         jwk = json.loads(RSAAlgorithm.to_jwk(self.key.public_key()))
+        jwk.pop("key_ops", None)  # RFC 7517: "use" and "key_ops" should not appear together
         jwk.update({"kid": self.kid, "alg": "RS256", "use": "sig"})
         return jwk
 
