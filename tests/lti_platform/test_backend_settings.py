@@ -58,3 +58,15 @@ def test_unreachable_key_set_is_a_provider_error():
     responses.get(GOOD["tool_key_set_url"], status=500)
     with pytest.raises(ProviderUnavailable):
         LtiBackend("lti", GOOD).tool_key("k1")
+
+
+def test_demo_data_has_an_exam_per_lti_tool(app):
+    from proctor_web.cli import DEMO_COURSE_ID
+    from proctor_web.services import exams
+
+    result = app.test_cli_runner().invoke(args=["proctor", "demo"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    exam = exams.find_exam(DEMO_COURSE_ID, "lti-lti")
+    assert exam is not None and exam.backend == "lti" and exam.is_proctored
+    again = app.test_cli_runner().invoke(args=["proctor", "demo"], catch_exceptions=False)
+    assert "already loaded, nothing changed" in again.output
