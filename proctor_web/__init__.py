@@ -82,6 +82,7 @@ def _register_blueprints(app: Flask) -> None:
     from proctor_web.blueprints.instructor import bp as instructor_bp
     from proctor_web.blueprints.learner import bp as learner_bp
     from proctor_web.blueprints.lti import bp as lti_bp
+    from proctor_web.blueprints.lti_platform import bp as lti_platform_bp
     from proctor_web.blueprints.main import bp as main_bp
     from proctor_web.blueprints.webhooks import bp as webhooks_bp
     from proctor_web.extensions import csrf
@@ -89,7 +90,9 @@ def _register_blueprints(app: Flask) -> None:
     csrf.exempt(webhooks_bp)
     # LTI messages are cross-site form posts; OIDC state and nonce protect them instead.
     csrf.exempt(lti_bp)
-    for blueprint in (auth_bp, main_bp, learner_bp, api_bp, instructor_bp, webhooks_bp, lti_bp):
+    csrf.exempt(lti_platform_bp)
+    for blueprint in (auth_bp, main_bp, learner_bp, api_bp, instructor_bp, webhooks_bp, lti_bp,
+                      lti_platform_bp):
         app.register_blueprint(blueprint)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from functools import wraps
 from typing import Any, TypeVar
 
@@ -15,6 +16,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
+from proctor_web.backends.lti import LtiBackend
 from proctor_web.errors import ProctorError
 from proctor_web.extensions import db
 from proctor_web.models import utcnow
@@ -76,6 +78,21 @@ DEMO_EXAMS = (
 DEMO_CONTENT_URL = "/static/sample-exam/index.html"
 
 
+def _demo_lti_exams(now: datetime) -> list[str]:
+    """One proctored exam per configured LTI proctoring tool, to try the LTI flow."""
+    created: list[str] = []
+    for backend in current_app.extensions["proctor_backends"].all():
+        content_id = f"lti-{backend.name}"
+        if isinstance(backend, LtiBackend) and exams.find_exam(DEMO_COURSE_ID,
+                                                               content_id) is None:
+            name = f"Final ({backend.display_name}, over LTI)"
+            exams.create_exam(DEMO_COURSE_ID, content_id, {
+                "exam_name": name, "time_limit_mins": 30, "is_proctored": True,
+                "backend": backend.name, "content_url": DEMO_CONTENT_URL}, None, now)
+            created.append(f"exam {name}")
+    return created
+
+
 @proctor_cli.command("demo")
 @transactional
 def demo() -> None:
@@ -111,6 +128,7 @@ def demo() -> None:
                     exam, "Closed book. One sheet of blank scratch paper is allowed.", None, now
                 )
             created.append(f"exam {spec['exam_name']}")
+    created.extend(_demo_lti_exams(now))
     summary = "; ".join(created) if created else "already loaded, nothing changed"
     click.echo(f"Demo data: {summary}")
     click.echo(f"Course: {DEMO_COURSE_ID}")

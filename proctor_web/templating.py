@@ -71,6 +71,7 @@ def client_state(page: Any) -> dict[str, Any]:
         "attempt_id": payload.get("attempt_id"),
         "attempt_external_id": payload.get("external_id") or payload.get("attempt_code"),
         "timer_ends": payload.get("timer_ends") if in_progress else None,
+        "timer_paused": bool(payload.get("timer_paused")) and in_progress,
         "server_time": payload.get("server_time"),
         "low_threshold_sec": payload.get("low_threshold_sec", 0),
         "critically_low_threshold_sec": payload.get("critically_low_threshold_sec", 0),

@@ -13,6 +13,7 @@ from typing import Any
 from flask_babel import gettext as _
 
 from proctor_web.backends.base import BackendSettingsError, ProctoringBackend
+from proctor_web.backends.lti import LtiBackend
 from proctor_web.backends.mock import MockBackend
 from proctor_web.backends.null import NullBackend
 from proctor_web.backends.rest import RestBackend
@@ -24,6 +25,7 @@ BUILT_INS: dict[str, type[ProctoringBackend]] = {
     "mock": MockBackend,
     "software_secure": SoftwareSecureBackend,
     "rest": RestBackend,
+    "lti": LtiBackend,
 }
 
 

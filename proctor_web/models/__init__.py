@@ -11,6 +11,11 @@ from proctor_web.models.base import Base, utcnow
 from proctor_web.models.exam import Exam, ExamType, ReviewPolicy, ReviewPolicyHistory
 from proctor_web.models.lti import LtiContext, LtiDeployment, LtiPlatform, LtiResourceLink
 from proctor_web.models.lti_key import LtiKey
+from proctor_web.models.lti_proctoring import (
+    AttemptIncident,
+    LtiProctoringSession,
+    LtiUsedValue,
+)
 from proctor_web.models.provider import (
     DeliveryStatus,
     EmailMessage,
@@ -29,6 +34,7 @@ __all__ = [
     "AllowanceKey",
     "Attempt",
     "AttemptHistory",
+    "AttemptIncident",
     "AttemptStatus",
     "Base",
     "Course",
@@ -43,7 +49,9 @@ __all__ = [
     "LtiDeployment",
     "LtiKey",
     "LtiPlatform",
+    "LtiProctoringSession",
     "LtiResourceLink",
+    "LtiUsedValue",
     "OAuthClient",
     "ProviderEvent",
     "Review",

@@ -114,6 +114,12 @@ class Attempt(TimestampMixin, Base):
     is_resumable: Mapped[bool] = mapped_column(default=False)
     ready_to_resume: Mapped[bool] = mapped_column(default=False)
     resumed: Mapped[bool] = mapped_column(default=False)
+    #: The clock can be paused by a proctoring tool (LTI ACS): while ``paused_at`` is set the
+    #: attempt does not run out, and closed pauses add ``paused_seconds`` to its end.
+    paused_at: Mapped[datetime | None]
+    paused_seconds: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    #: Extra time granted during the attempt (LTI ACS ``update``), on top of allowances.
+    extra_seconds: Mapped[int] = mapped_column(default=0, server_default=text("0"))
 
     user: Mapped[User] = relationship(lazy="joined", innerjoin=True)
     exam: Mapped[Exam] = relationship(lazy="joined", innerjoin=True)

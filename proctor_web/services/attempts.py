@@ -78,6 +78,12 @@ class Action(enum.StrEnum):
     RESET_PRACTICE = "reset_practice"
     REMOVE = "remove"
     SET_STATUS = "set_status"
+    # A proctoring tool's controls (LTI Assessment Control Service).
+    TERMINATE = "terminate"
+    PAUSE = "pause"
+    UNPAUSE = "unpause"
+    ADD_TIME = "add_time"
+    FLAG = "flag"
 
 
 class ActorKind(enum.StrEnum):
@@ -224,7 +230,16 @@ TRANSITIONS: dict[Action, Rule] = {
         _sample,
     ),
     Action.REMOVE: Rule(_ANY_STORED, None, frozenset({ST, SY})),
+    # The proctoring tool ends a session it watches: the work is submitted as it stands.
+    Action.TERMINATE: Rule(IN_PROGRESS, S.SUBMITTED, frozenset({P})),
+    Action.PAUSE: Rule(IN_PROGRESS, None, frozenset({P})),
+    Action.UNPAUSE: Rule(IN_PROGRESS, None, frozenset({P})),
+    Action.ADD_TIME: Rule(INCOMPLETE, None, frozenset({P, ST})),
+    Action.FLAG: Rule(_ANY_STORED, None, frozenset({P})),
 }
+
+#: Actions that change the attempt's clock or only record something, keeping its status.
+_CLOCK_ACTIONS = frozenset({Action.PAUSE, Action.UNPAUSE, Action.ADD_TIME, Action.FLAG})
 
 
 # Lookups ----------------------------------------------------------------------------------
@@ -395,7 +410,7 @@ def apply_action(
             action=repr(action),
             known=", ".join(a.value for a in Action if a not in _SPECIAL_ACTIONS),
         )) from None
-    if action in _SPECIAL_ACTIONS:
+    if action in _SPECIAL_ACTIONS or action is Action.ADD_TIME:
         raise InvalidTransition(_("'%(action)s' is not an action on an existing attempt.",
                                   action=action.value))
     rule = TRANSITIONS[action]
@@ -424,6 +439,9 @@ def apply_action(
         return _reset_practice(attempt, actor, now, reason)
     if action is Action.REMOVE:
         _remove(attempt, actor, now, reason)
+        return attempt
+    if action in _CLOCK_ACTIONS:
+        _control_clock(attempt, action, actor, now, reason)
         return attempt
 
     target = rule.target
@@ -464,6 +482,8 @@ def _enter(
     attempt: Attempt, current: AttemptStatus, target: AttemptStatus, action: Action, now: datetime
 ) -> None:
     """Field changes that come with entering ``target``."""
+    if target not in IN_PROGRESS and attempt.paused_at is not None:
+        _close_pause(attempt, now)
     if target is S.STARTED and attempt.started_at is None:
         # Time is frozen at the first start, never at creation (edx-proctoring PR #412).
         attempt.started_at = now
@@ -502,6 +522,61 @@ def compute_allowed_minutes(attempt: Attempt, now: datetime) -> int:
         exams.due_date_for(exam),
         resume_seconds=attempt.time_remaining_seconds,
     )
+
+
+# The clock ---------------------------------------------------------------------------------
+
+
+def _close_pause(attempt: Attempt, now: datetime) -> None:
+    assert attempt.paused_at is not None
+    attempt.paused_seconds = (attempt.paused_seconds or 0) + max(
+        0, int((now - attempt.paused_at).total_seconds()))
+    attempt.paused_at = None
+
+
+def _control_clock(
+    attempt: Attempt, action: Action, actor: Actor, now: datetime, reason: str,
+    seconds: int = 0,
+) -> None:
+    """Pause, unpause, extra time or a flag: the status stays, the history says what happened.
+
+    A pause that is already running (or an unpause of a running clock) changes nothing and
+    is recorded as ignored, like any repeated provider event.
+    """
+    if action is Action.PAUSE:
+        if attempt.paused_at is not None:
+            _refuse_or_ignore(attempt, action, actor, now, N_("the clock is already paused"))
+            return
+        attempt.paused_at = now
+    elif action is Action.UNPAUSE:
+        if attempt.paused_at is None:
+            _refuse_or_ignore(attempt, action, actor, now, N_("the clock is not paused"))
+            return
+        _close_pause(attempt, now)
+    elif action is Action.ADD_TIME:
+        attempt.extra_seconds = (attempt.extra_seconds or 0) + seconds
+    attempt.modified = now
+    _record(attempt, action, attempt.status, attempt.status, actor, now, reason)
+    db.session.flush()
+
+
+def add_time(attempt: Attempt, seconds: int, actor: Actor, now: datetime,
+             reason: str = "") -> Attempt:
+    """Give an attempt ``seconds`` more (a proctoring tool's ``update``), through the table."""
+    if seconds <= 0:
+        raise InvalidTransition(_("Extra time must be a positive number of seconds."))
+    rule = TRANSITIONS[Action.ADD_TIME]
+    _check_actor(attempt, rule, Action.ADD_TIME, actor)
+    attempt = _lock(attempt)
+    if S(attempt.status) not in rule.sources:
+        return _refuse_or_ignore(
+            attempt, Action.ADD_TIME, actor, now,
+            N_("cannot %(action)s an attempt that is %(status)s"),
+            {"action": "add time to", "status": attempt.status},
+        )
+    _control_clock(attempt, Action.ADD_TIME, actor, now,
+                   reason or f"{seconds} seconds added", seconds=seconds)
+    return attempt
 
 
 # Creation ---------------------------------------------------------------------------------

@@ -28,6 +28,7 @@ from proctor_web.models import (
     AllowanceHistory,
     Attempt,
     AttemptHistory,
+    AttemptIncident,
     AttemptStatus,
     Course,
     CourseMembership,
@@ -398,6 +399,8 @@ class AttemptDetail:
     video_url: str | None
     attempt_id: int
     attempt_code: str
+    #: What a proctoring tool reported about this attempt (LTI ACS), oldest first.
+    incidents: list[AttemptIncident] = field(default_factory=list)
 
     @property
     def this_history(self) -> list[AttemptHistory]:
@@ -510,9 +513,16 @@ def attempt_detail(course_id: str, attempt_id: int) -> AttemptDetail:
     review = db.session.execute(
         select(Review).where(Review.attempt_code == code).options(joinedload(Review.comments))
     ).unique().scalar_one_or_none() if attempt is not None else None
+    # Every ACS control leaves a history row saying so: no such row, no incident to fetch.
+    controlled = any(row.attempt_id == attempt_id and row.reason.startswith("ACS ")
+                     for row in history)
+    incidents = list(db.session.execute(
+        select(AttemptIncident).where(AttemptIncident.attempt_code == code)
+        .order_by(AttemptIncident.id)
+    ).scalars()) if controlled else []
     return AttemptDetail(
         attempt, user, exam, exams.exam_type(exam), history, allowance_rows, review,
-        video_url_of(review, exam), attempt_id, code,
+        video_url_of(review, exam), attempt_id, code, incidents,
     )
 
 

@@ -37,6 +37,7 @@ from proctor_web.errors import (
 )
 from proctor_web.extensions import db
 from proctor_web.i18n import accessibility_time_string, human_duration, humanized_exam_type
+from proctor_web.lti_proctoring import oidc as lti_proctoring
 from proctor_web.models import (
     Allowance,
     AllowanceKey,
@@ -408,7 +409,7 @@ def attempt_payload(view: AttemptView, now: datetime) -> dict[str, Any]:
     backend = exams.backend_for(exam) if attempt.taking_as_proctored else None
     allowed = allowed_minutes_for(view, now)
     remaining = timing.remaining_seconds(attempt, now)
-    ends = timing.ends_at(attempt) if attempt.is_in_progress else None
+    ends = timing.ends_at(attempt, now) if attempt.is_in_progress else None
     limits = timing.thresholds(
         allowed, config["LOW_THRESHOLD_PCT"], config["CRITICALLY_LOW_THRESHOLD_PCT"]
     )
@@ -455,6 +456,8 @@ def attempt_payload(view: AttemptView, now: datetime) -> dict[str, Any]:
         },
         "proctored_exam": exam_fields(exam),
         "timer_ends": iso(ends),
+        # A proctoring tool paused the clock: ``timer_ends`` moves on with every read.
+        "timer_paused": timing.is_paused(attempt),
         "server_time": iso(now),
     }
     if backend is not None:
@@ -614,6 +617,8 @@ def exam_page(
         "course": course,
         "viewable_past_due": facts.viewable_past_due and facts.past_due,
         "onboarding_link": None,
+        # An LTI proctoring tool that asked to hear of the end gets LtiEndAssessment.
+        "lti_end_assessment_url": lti_proctoring.end_page_path(attempt),
     }
     if situation in (X.ONBOARDING_MISSING, X.ONBOARDING_FAILED, X.ONBOARDING_EXPIRED,
                      X.ONBOARDING_PENDING):
@@ -763,7 +768,8 @@ def perform(exam: Exam, user: User, action: str, now: datetime) -> Attempt:
 
 
 def clock_for(attempt: Attempt | None, now: datetime) -> dict[str, str | None]:
-    ends = timing.ends_at(attempt) if attempt is not None and attempt.is_in_progress else None
+    ends = (timing.ends_at(attempt, now)
+            if attempt is not None and attempt.is_in_progress else None)
     return {"timer_ends": iso(ends), "server_time": iso(now)}
 
 

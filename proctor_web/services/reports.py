@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import select
 
 from proctor_web.extensions import db
-from proctor_web.models import Attempt, Exam, Review, ReviewComment, User
+from proctor_web.models import Attempt, AttemptIncident, Exam, Review, ReviewComment, User
 
 BATCH = 1000
 
@@ -91,7 +91,8 @@ def violation_report_csv(course_id: str, include_practice: bool = False) -> Iter
     they are fetched once per batch of attempts, not once per attempt.
     """
     statuses = _comment_statuses(course_id)
-    yield _line(VIOLATION_COLUMNS + tuple(f"{s or 'Other'} Comments" for s in statuses))
+    yield _line(VIOLATION_COLUMNS + tuple(f"{s or 'Other'} Comments" for s in statuses)
+                + ("Proctoring Tool Incidents",))
     query = (
         select(
             Exam.course_id, Exam.exam_name, User.username, User.email, Attempt.attempt_code,
@@ -120,8 +121,27 @@ def violation_report_csv(course_id: str, include_practice: bool = False) -> Iter
                 .order_by(ReviewComment.id)
             ):
                 comments[review_id][status].append(text)
+        incidents = _incidents_by_code([row.attempt_code for row in batch])
         for row in batch:
             values = list(row[:-1])
             by_status = comments.get(row.review_id, {}) if row.review_id else {}
             values.extend("; ".join(by_status.get(s, [])) for s in statuses)
+            values.append("; ".join(incidents.get(row.attempt_code, [])))
             yield _line(values)
+
+
+def _incidents_by_code(codes: list[str]) -> dict[str, list[str]]:
+    """What proctoring tools reported (LTI ACS), one short line per incident, per attempt."""
+    found: dict[str, list[str]] = defaultdict(list)
+    if not codes:
+        return found
+    for incident in db.session.execute(
+        select(AttemptIncident).where(AttemptIncident.attempt_code.in_(codes))
+        .order_by(AttemptIncident.id)
+    ).scalars():
+        moment = (incident.incident_time or incident.created_at).isoformat()
+        severity = f" severity {incident.severity:.2f}" if incident.severity is not None else ""
+        reason = ": ".join(filter(None, [incident.reason_code, incident.reason_msg]))
+        found[incident.attempt_code].append(
+            f"{moment} {incident.action}{severity}" + (f" {reason}" if reason else ""))
+    return found

@@ -1,8 +1,9 @@
 """Every rule about time: allowed minutes, remaining seconds, due dates, thresholds.
 
 The server is the source of truth. An attempt's end is fixed when it first starts
-(``started_at + allowed_time_limit_mins``); nothing computed later can move it, so the
-clock the learner sees and the moment we submit are the same instant.
+(``started_at + allowed_time_limit_mins``); only a proctoring tool's pause or extra time
+(LTI Assessment Control) moves it later, so the clock the learner sees and the moment we
+submit are the same instant.
 """
 
 from __future__ import annotations
@@ -35,21 +36,38 @@ def allowed_minutes(
     return max(base, 0)
 
 
-def ends_at(attempt: Attempt) -> datetime | None:
+def ends_at(attempt: Attempt, now: datetime | None = None) -> datetime | None:
+    """When the attempt runs out: its allowed minutes, extra time granted while it ran, and
+    every pause (an open pause counts up to ``now``: the end moves while the clock stands)."""
     if attempt.started_at is None or attempt.allowed_time_limit_mins is None:
         return None
-    return attempt.started_at + timedelta(minutes=attempt.allowed_time_limit_mins)
+    end = attempt.started_at + timedelta(
+        minutes=attempt.allowed_time_limit_mins,
+        seconds=(attempt.extra_seconds or 0) + (attempt.paused_seconds or 0),
+    )
+    if attempt.paused_at is not None and now is not None and now > attempt.paused_at:
+        end += now - attempt.paused_at
+    return end
+
+
+def is_paused(attempt: Attempt) -> bool:
+    return attempt.paused_at is not None
 
 
 def remaining_seconds(attempt: Attempt, now: datetime) -> int:
-    """Whole seconds left on a started attempt; 0 before the start and after the end."""
+    """Whole seconds left on a started attempt; 0 before the start and after the end.
+
+    A paused attempt keeps what it had when the pause began."""
     end = ends_at(attempt)
     if end is None:
         return 0
-    return max(0, math.floor((end - now).total_seconds()))
+    at = attempt.paused_at if attempt.paused_at is not None else now
+    return max(0, math.floor((end - at).total_seconds()))
 
 
 def has_run_out(attempt: Attempt, now: datetime) -> bool:
+    if is_paused(attempt):
+        return False
     end = ends_at(attempt)
     return attempt.is_in_progress and end is not None and end <= now
 

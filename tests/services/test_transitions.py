@@ -52,6 +52,11 @@ EXPECTED: dict[Action, dict[AttemptStatus, str]] = {
                             REJECTED: "onboarding_reset", ERROR: "onboarding_reset",
                             TIMED_OUT: "onboarding_reset"},
     Action.REMOVE: {status: "deleted" for status in STORED_STATUSES},
+    # A proctoring tool's controls (LTI ACS): terminate submits; the others keep the status.
+    Action.TERMINATE: {STARTED: SUBMITTED, RTSUB: SUBMITTED},
+    Action.PAUSE: {STARTED: STARTED, RTSUB: RTSUB},
+    Action.UNPAUSE: {STARTED: STARTED, RTSUB: RTSUB},
+    Action.FLAG: {status: status for status in STORED_STATUSES},
 }
 
 #: Who naturally asks for each action.
@@ -72,6 +77,10 @@ ACTOR_KIND = {
     Action.RESUME: "learner",
     Action.RESET_PRACTICE: "learner",
     Action.REMOVE: "staff",
+    Action.TERMINATE: "provider",
+    Action.PAUSE: "provider",
+    Action.UNPAUSE: "provider",
+    Action.FLAG: "provider",
 }
 
 #: The exam each action is exercised on, so its guard (if any) is satisfied.
@@ -93,7 +102,8 @@ def _actor(kind: str, learner, staff) -> Actor:
 
 
 def test_every_action_is_covered():
-    covered = set(EXPECTED) | {Action.CREATE, Action.SET_STATUS}
+    # ADD_TIME carries a number of seconds: ``attempts.add_time``, tested with the ACS.
+    covered = set(EXPECTED) | {Action.CREATE, Action.SET_STATUS, Action.ADD_TIME}
     assert covered == set(Action)
 
 

@@ -42,6 +42,7 @@ if (state.timer_ends && bar) {
     // At zero the server submits the attempt on the next read: ask now, then move on.
     onZero: () => { if (poller) poller.now(); },
   });
+  timer.setPaused(state.timer_paused);
   timer.start();
 }
 
@@ -63,7 +64,9 @@ if (state.poll_url) {
       }
       if (timer) {
         timer.setSkew(result.skewMs);
+        timer.setPaused(false);
         timer.setEndsAt(data.timer_ends);
+        timer.setPaused(data.timer_paused);
         // Once time is up, keep asking every 2 s until the server has submitted.
         if (timer.zeroFired) setTimeout(() => poller.now(), 2000);
       }

@@ -46,7 +46,19 @@ export class ExamTimer {
 
   setEndsAt(endsAt) { if (endsAt) this.endsAt = Date.parse(endsAt); }
 
-  remaining() { return Math.max(0, (this.endsAt - (Date.now() + this.skewMs)) / 1000); }
+  remaining() {
+    if (this.frozenSec !== undefined) return this.frozenSec;
+    return Math.max(0, (this.endsAt - (Date.now() + this.skewMs)) / 1000);
+  }
+
+  // A proctoring tool paused the attempt: the clock stands still until the server says so.
+  setPaused(paused) {
+    if (paused && this.frozenSec === undefined) this.frozenSec = this.remaining();
+    if (!paused) this.frozenSec = undefined;
+    if (this.bar) this.bar.dataset.paused = String(Boolean(paused));
+    const note = document.getElementById("timer-paused");
+    if (note) note.hidden = !paused;
+  }
 
   start() {
     this.render(false);
