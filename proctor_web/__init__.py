@@ -41,16 +41,16 @@ def _configure_logging(app: Flask) -> None:
 def _init_extensions(app: Flask) -> None:
     from proctor_web import (
         auth,
+        database,
         models,  # noqa: F401  (every table known to the metadata)
     )
-    from proctor_web.database import configure_engine
     from proctor_web.extensions import babel, csrf, db, login_manager, migrate
     from proctor_web.i18n import select_locale
 
     db.init_app(app)
     with app.app_context():
         # Creating an engine opens no connection; this only registers event hooks.
-        configure_engine(db.engine)
+        database.init_app(app, db.engine)
     migrate.init_app(app, db, directory=_migrations_dir(), render_as_batch=True,
                      compare_type=True)
     csrf.init_app(app)

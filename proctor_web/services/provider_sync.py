@@ -2,11 +2,11 @@
 
 Start, stop, error and remove notifications are queued as ``ProviderEvent`` rows in the same
 transaction as the status change (``queue_event``), so they exist exactly when the change
-does. They are delivered after commit (``deliver_after_commit`` hooks into the session, and
-``flask proctor sweep`` calls ``deliver_pending``); a delivery that fails for a reason that
-may pass (network, timeout, 5xx) stays pending with an exponential backoff and is retried
-until it gets through. Events of one attempt are delivered in order: a later event waits
-while an earlier one is still pending.
+does. They are delivered after commit by ``services.outbox`` (``init_app`` hooks into
+the session, and ``flask proctor sweep`` calls ``deliver_pending``); a delivery that fails
+for a reason that may pass (network, timeout, 5xx) stays pending with an exponential
+backoff and is retried until it gets through. Events of one attempt are delivered in
+order: a later event waits while an earlier one is still pending.
 """
 
 from __future__ import annotations
@@ -14,16 +14,13 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Callable, Iterable
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from flask import Flask, current_app, g, has_app_context, has_request_context
+from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import event, select
-from sqlalchemy.orm import Session
+from sqlalchemy import select
 
-from proctor_web.backends.base import ProctoringBackend, ProviderUnavailable
 from proctor_web.errors import BackendError, BackendNotConfigured, PermissionDenied
 from proctor_web.extensions import db
 from proctor_web.models import (
@@ -35,19 +32,18 @@ from proctor_web.models import (
     ProviderEvent,
     User,
     WebhookReceipt,
-    utcnow,
+)
+
+# Delivery lives in ``outbox``; these names stay importable from here for existing callers.
+from proctor_web.services.outbox import (  # noqa: F401
+    backoff,
+    deliver_items,
+    deliver_pending,
+    init_app,
+    mark_for_delivery,
 )
 
 log = logging.getLogger(__name__)
-
-BACKOFF_BASE = timedelta(seconds=30)
-BACKOFF_MAX = timedelta(hours=1)
-_PENDING_KEY = "proctor_web.outbox.pending"
-
-
-def backoff(tries: int) -> timedelta:
-    """30 s, 1 min, 2 min ... capped at an hour: quick recovery without hammering an outage."""
-    return min(BACKOFF_BASE * (2 ** max(tries - 1, 0)), BACKOFF_MAX)
 
 
 def _registry():
@@ -82,148 +78,6 @@ def queue_event(
     db.session.flush()
     mark_for_delivery(db.session(), "provider", row.id)
     return row
-
-
-def mark_for_delivery(session: Session, kind: str, row_id: int) -> None:
-    """Remember an outbox row so it is delivered as soon as its transaction commits."""
-    session.info.setdefault(_PENDING_KEY, []).append((kind, row_id))
-
-
-# Delivery ---------------------------------------------------------------------------------
-
-
-_SENDERS: dict[str, Callable[[ProctoringBackend, ProviderEvent], Any]] = {
-    "start": lambda b, e: b.start_exam_attempt(e.exam_external_id, e.attempt_external_id),
-    "stop": lambda b, e: b.stop_exam_attempt(e.exam_external_id, e.attempt_external_id),
-    "error": lambda b, e: b.mark_erroneous_exam_attempt(e.exam_external_id,
-                                                        e.attempt_external_id),
-    "remove": lambda b, e: b.remove_exam_attempt(e.exam_external_id, e.attempt_external_id),
-}
-
-
-def deliver_event(row: ProviderEvent, now: datetime) -> bool:
-    """Try one event; record the outcome on the row (flush only). True when delivered."""
-    row.tries += 1
-    try:
-        backend = _registry().get(row.backend)
-        _SENDERS[row.kind](backend, row)
-    except (ProviderUnavailable, BackendNotConfigured) as error:
-        row.last_error = error.message
-        row.next_attempt_at = now + backoff(row.tries)
-        log.warning("provider event %s (%s %s) failed, retry at %s: %s", row.id, row.kind,
-                    row.attempt_code, row.next_attempt_at.isoformat(), error.message)
-        db.session.flush()
-        return False
-    except BackendError as error:
-        # The provider understood and said no: retrying will not change its mind.
-        row.status = DeliveryStatus.REFUSED.value
-        row.last_error = error.message
-        log.error("provider event %s (%s %s) refused by %s: %s", row.id, row.kind,
-                  row.attempt_code, row.backend, error.message)
-        db.session.flush()
-        return False
-    row.status = DeliveryStatus.DELIVERED.value
-    row.delivered_at = now
-    row.last_error = ""
-    log.info("provider event %s (%s %s) delivered to %s", row.id, row.kind, row.attempt_code,
-             row.backend)
-    db.session.flush()
-    return True
-
-
-def deliver_pending(now: datetime, ids: Iterable[int] | None = None, limit: int = 500) -> int:
-    """Deliver pending events that are due (or just ``ids``), oldest first; returns how many.
-
-    An event waits while an older event of the same attempt is still pending, so a provider
-    never hears "stop" before "start".
-    """
-    query = (
-        select(ProviderEvent)
-        .where(ProviderEvent.status == DeliveryStatus.PENDING.value)
-        .order_by(ProviderEvent.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    )
-    wanted = set(ids) if ids is not None else None
-    delivered = 0
-    blocked: set[tuple[str, str]] = set()
-    for row in db.session.execute(query).scalars().all():
-        key = (row.backend, row.attempt_external_id)
-        if key in blocked:
-            continue
-        due = row.next_attempt_at <= now
-        if not due or (wanted is not None and row.id not in wanted):
-            blocked.add(key)
-            continue
-        if deliver_event(row, now):
-            delivered += 1
-        elif row.status == DeliveryStatus.PENDING.value:
-            blocked.add(key)
-    return delivered
-
-
-_listening = False
-
-
-def init_app(app: Flask) -> None:
-    """Deliver outbox rows right after the transaction that wrote them commits.
-
-    In a request, delivery runs once the response has been sent (``call_on_close``), in its
-    own transaction; elsewhere (CLI) rows wait for ``flask proctor sweep``. The session
-    listeners are global, so they are installed once whatever the number of apps.
-    """
-    global _listening
-    if _listening:
-        return
-    _listening = True
-
-    @event.listens_for(Session, "after_commit")
-    def _after_commit(session: Session) -> None:
-        pending = session.info.pop(_PENDING_KEY, None)
-        if not pending or not has_request_context():
-            return
-        queued = g.setdefault("outbox_after_commit", [])
-        first = not queued
-        queued.extend(pending)
-        if first:
-            from flask import after_this_request
-
-            flask_app = current_app._get_current_object()  # type: ignore[attr-defined]
-
-            @after_this_request
-            def _schedule(response):  # noqa: ANN001, ANN202
-                items = list(g.get("outbox_after_commit", []))
-                response.call_on_close(lambda: _deliver_now(flask_app, items))
-                return response
-
-    @event.listens_for(Session, "after_rollback")
-    def _after_rollback(session: Session) -> None:
-        session.info.pop(_PENDING_KEY, None)
-
-
-def _deliver_now(app: Flask, items: list[tuple[str, int]]) -> None:
-    if has_app_context() and current_app._get_current_object() is app:  # type: ignore[attr-defined]
-        deliver_items(items, utcnow())
-    else:
-        with app.app_context():
-            deliver_items(items, utcnow())
-
-
-def deliver_items(items: list[tuple[str, int]], now: datetime) -> None:
-    """Deliver the given outbox rows and commit the outcome (its own transaction)."""
-    from proctor_web.services import notifications
-
-    try:
-        provider_ids = [row_id for kind, row_id in items if kind == "provider"]
-        email_ids = [row_id for kind, row_id in items if kind == "email"]
-        if provider_ids:
-            deliver_pending(now, ids=provider_ids)
-        if email_ids:
-            notifications.send_pending(now, ids=email_ids)
-        db.session.commit()
-    except Exception:  # the sweep will retry; never break the response that triggered us
-        db.session.rollback()
-        log.exception("delivery after commit failed; the sweep will retry")
 
 
 # Exams ------------------------------------------------------------------------------------

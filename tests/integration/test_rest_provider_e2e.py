@@ -260,7 +260,9 @@ def test_proctored_exam_from_registration_to_review(live, outcome, final_status,
     end_read()
     review = db.session.execute(select(Review)).scalar_one()
     assert review.review_status == stored and review.attempt_code == attempt.attempt_code
-    log = provider_state(live.provider_url)["callback_log"]
+    # The provider logs its callback once our answer reaches it, a moment after our commit.
+    log = wait_for(lambda: (entries := provider_state(live.provider_url)["callback_log"])
+                   and len(entries) == 2 and entries)
     assert [(e["kind"], e["status_code"]) for e in log] == [("ready", 200), ("reviewed", 200)]
 
     if outcome == "passed":
