@@ -16,6 +16,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True)
     _configure(app, config)
     _configure_logging(app)
+    _init_test_clock(app)
     _init_extensions(app)
     _init_backends(app)
     _register_blueprints(app)
@@ -36,6 +37,12 @@ def _configure_logging(app: Flask) -> None:
     logging.getLogger("proctor_web").setLevel(level)
     if not logging.getLogger().handlers and not app.config["TESTING"]:
         logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def _init_test_clock(app: Flask) -> None:
+    from proctor_web import clock
+
+    clock.init_app(app)
 
 
 def _init_extensions(app: Flask) -> None:
