@@ -139,10 +139,10 @@ class Live:
 
     def attempt(self, attempt_id: int) -> Attempt:
         end_read()
+        # A fresh read: the caller sees the status as the server last committed it. (The
+        # server may commit again at any moment, so reading twice may give two statuses.)
         attempt = db.session.get(Attempt, attempt_id)
-        status = attempt.status  # load it now, then let the server write again
-        end_read()
-        assert attempt.status == status
+        attempt.status  # noqa: B018  (load it now)
         return attempt
 
 
