@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -21,6 +22,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from proctor_web.backends.base import ExamData
 from proctor_web.errors import BackendError, BackendNotConfigured, PermissionDenied
 from proctor_web.extensions import db
 from proctor_web.models import (
@@ -86,8 +88,12 @@ def queue_event(
 def _exam_hash(exam: Exam) -> str:
     from proctor_web.services.exams import exam_data
 
-    data = exam_data(exam).__dict__
-    return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
+    return _data_hash(exam_data(exam))
+
+
+def _data_hash(data: ExamData) -> str:
+    return hashlib.sha256(json.dumps(data.__dict__, sort_keys=True,
+                                     default=str).encode()).hexdigest()
 
 
 def push_exam(exam: Exam, now: datetime) -> None:
@@ -97,16 +103,26 @@ def push_exam(exam: Exam, now: datetime) -> None:
     backend = backend_for(exam)
     if backend is None:
         return
-    external_id = backend.save_exam(exam_data(exam))
+    data = exam_data(exam)
+    record_exam_push(exam, backend.name, data, backend.save_exam(data), now)
+
+
+def record_exam_push(exam: Exam, backend_name: str, pushed: ExamData,
+                     external_id: str | None, now: datetime) -> None:
+    """Remember that the provider now holds ``pushed`` under ``external_id`` (flush only).
+
+    The hash is of what was pushed (with the provider's id), so an exam edited while the
+    provider was being called still differs from it and is pushed again by the sweep.
+    """
     if external_id and external_id != exam.external_id:
         exam.external_id = external_id
         db.session.flush()
     state = db.session.get(ExamSyncState, exam.id)
     if state is None:
-        state = ExamSyncState(exam_id=exam.id, backend=backend.name, synced_hash="")
+        state = ExamSyncState(exam_id=exam.id, backend=backend_name, synced_hash="")
         db.session.add(state)
-    state.backend = backend.name
-    state.synced_hash = _exam_hash(exam)
+    state.backend = backend_name
+    state.synced_hash = _data_hash(replace(pushed, external_id=exam.external_id))
     state.synced_at = now
     db.session.flush()
 
@@ -125,29 +141,44 @@ def sync_exams(now: datetime) -> tuple[int, int]:
 
     Exams are pushed when saved, but that push must not fail the save, so a provider outage
     leaves exams behind; this is the retry. Only backends that keep exams are considered.
+    A job, not a service: it commits before each call to a provider and records each push
+    in its own short transaction, so no transaction (on SQLite: no write lock) stays open
+    while a provider is slow or down.
     """
+    from proctor_web.services.exams import backend_for, exam_data
+
     names = [b.name for b in _registry().all() if b.needs_exam_sync]
     if not names:
         return 0, 0
-    exams_ = db.session.execute(
-        select(Exam).where(
+    exam_ids = db.session.execute(
+        select(Exam.id).where(
             Exam.backend.in_(names),
             (Exam.is_proctored.is_(True)) | (Exam.is_practice_exam.is_(True)),
         ).order_by(Exam.id)
     ).scalars().all()
     pushed = failed = 0
-    for exam in exams_:
-        state = db.session.get(ExamSyncState, exam.id)
-        if exam.external_id and state is not None and state.synced_hash == _exam_hash(exam):
+    for exam_id in exam_ids:
+        exam = db.session.get(Exam, exam_id)
+        backend = backend_for(exam) if exam is not None else None
+        if exam is None or backend is None:
             continue
+        state = db.session.get(ExamSyncState, exam.id)
+        data = exam_data(exam)
+        if exam.external_id and state is not None and state.synced_hash == _data_hash(data):
+            continue
+        db.session.commit()  # no transaction open while the provider is called
         try:
-            with db.session.begin_nested():
-                push_exam(exam, now)
-            pushed += 1
+            external_id = backend.save_exam(data)
         except BackendError as error:
             failed += 1
-            log.warning("exam %s still not pushed to %s: %s", exam.id, exam.backend,
+            log.warning("exam %s still not pushed to %s: %s", exam_id, backend.name,
                         error.message)
+            continue
+        exam = db.session.get(Exam, exam_id)
+        if exam is not None:
+            record_exam_push(exam, backend.name, data, external_id, now)
+            db.session.commit()
+            pushed += 1
     return pushed, failed
 
 
