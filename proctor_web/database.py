@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _RETRY_FLAG = "_sqlite_retry_immediate"
 
-#: Set by ``immediate_transactions`` / ``deferred_transactions``; None means "decide".
+#: Set by ``immediate_transactions``; None means "decide from the context".
 _forced_mode: ContextVar[bool | None] = ContextVar("sqlite_immediate", default=None)
 
 
@@ -58,16 +58,6 @@ def configure_engine(engine: Engine) -> None:
 def immediate_transactions() -> Iterator[None]:
     """Transactions begun inside this block take SQLite's write lock at BEGIN."""
     token = _forced_mode.set(True)
-    try:
-        yield
-    finally:
-        _forced_mode.reset(token)
-
-
-@contextmanager
-def deferred_transactions() -> Iterator[None]:
-    """Transactions begun inside this block only read (or accept to fail if they write)."""
-    token = _forced_mode.set(False)
     try:
         yield
     finally:
