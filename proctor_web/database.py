@@ -32,6 +32,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 
+from proctor_web.extensions import db
+
 log = logging.getLogger(__name__)
 
 #: Methods that are expected to read only; everything else is a write.
@@ -123,8 +125,6 @@ def retry_locked_reads(app: Flask) -> None:
         except OperationalError as error:
             if not is_lock_error(error) or wants_immediate():
                 raise
-            from proctor_web.extensions import db
-
             db.session.rollback()
             g.setdefault(_RETRY_FLAG, True)
             log.info("%s %s had to write but lost the write lock; retrying it once with "
