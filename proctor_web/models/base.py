@@ -20,8 +20,6 @@ NAMING_CONVENTION = {
 }
 
 
-
-
 class UTCDateTime(TypeDecorator):
     """Timezone-aware UTC in Python on every database.
 
