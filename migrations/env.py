@@ -68,7 +68,13 @@ def run_migrations_online():
         driver = connection.connection.driver_connection
         driver.execute("PRAGMA foreign_keys=OFF")
         try:
-            _run(connection, process_revision_directives)
+            counters = _sqlite_counters(driver)
+
+            def keep_counters(**_):  # after each revision, before the next can rebuild again
+                _restore_sqlite_counters(driver, counters)
+                counters.update(_sqlite_counters(driver))
+
+            _run(connection, process_revision_directives, on_version_apply=keep_counters)
             problems = driver.execute("PRAGMA foreign_key_check").fetchall()
             if problems:
                 raise RuntimeError(f"migration left broken foreign keys: {problems[:5]}")
@@ -76,11 +82,34 @@ def run_migrations_online():
             driver.execute("PRAGMA foreign_keys=ON")
 
 
-def _run(connection, process_revision_directives):
+def _sqlite_counters(driver):
+    """AUTOINCREMENT counters: a table rebuilt by a later migration starts its counter at
+    its highest remaining id, which would hand out the ids of removed rows again."""
+    exists = driver.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sqlite_sequence'"
+    ).fetchone()
+    if not exists:
+        return {}
+    return dict(driver.execute("SELECT name, seq FROM sqlite_sequence").fetchall())
+
+
+def _restore_sqlite_counters(driver, counters):
+    for table, seq in counters.items():
+        if driver.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
+                          (table,)).fetchone() is None:
+            continue
+        updated = driver.execute("UPDATE sqlite_sequence SET seq = MAX(seq, ?) WHERE name = ?",
+                                 (seq, table)).rowcount
+        if not updated:
+            driver.execute("INSERT INTO sqlite_sequence (name, seq) VALUES (?, ?)", (table, seq))
+
+
+def _run(connection, process_revision_directives, on_version_apply=None):
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
         process_revision_directives=process_revision_directives,
+        on_version_apply=on_version_apply,
         **_configure_kwargs(),
     )
     with context.begin_transaction():

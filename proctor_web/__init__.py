@@ -16,6 +16,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True)
     _configure(app, config)
     _configure_logging(app)
+    _init_test_clock(app)
     _init_extensions(app)
     _init_backends(app)
     _register_blueprints(app)
@@ -38,19 +39,25 @@ def _configure_logging(app: Flask) -> None:
         logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
+def _init_test_clock(app: Flask) -> None:
+    from proctor_web import clock
+
+    clock.init_app(app)
+
+
 def _init_extensions(app: Flask) -> None:
     from proctor_web import (
         auth,
+        database,
         models,  # noqa: F401  (every table known to the metadata)
     )
-    from proctor_web.database import configure_engine
     from proctor_web.extensions import babel, csrf, db, login_manager, migrate
     from proctor_web.i18n import select_locale
 
     db.init_app(app)
     with app.app_context():
         # Creating an engine opens no connection; this only registers event hooks.
-        configure_engine(db.engine)
+        database.init_app(app, db.engine)
     migrate.init_app(app, db, directory=_migrations_dir(), render_as_batch=True,
                      compare_type=True)
     csrf.init_app(app)

@@ -56,6 +56,9 @@ DEFAULTS: dict[str, Any] = {
     # Locales
     "LANGUAGES": ["en", "es"],
     "DEFAULT_LOCALE": "en",
+    # Test clock (end-to-end tests of expiry against a running server; never in production)
+    "TEST_CLOCK_FILE": None,
+    "ALLOW_TEST_CLOCK": False,
 }
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -149,6 +152,12 @@ def build_config(
     config["BABEL_DEFAULT_LOCALE"] = config["DEFAULT_LOCALE"]
     config["WTF_CSRF_TIME_LIMIT"] = None  # tied to the session, not to a clock
 
+    if config["TEST_CLOCK_FILE"] and not config["ALLOW_TEST_CLOCK"]:
+        raise ConfigError(
+            "PROCTOR_TEST_CLOCK_FILE is set but PROCTOR_ALLOW_TEST_CLOCK is not: a shifted "
+            "clock is for test servers only. Set PROCTOR_ALLOW_TEST_CLOCK=1 on a test server, "
+            "or unset PROCTOR_TEST_CLOCK_FILE."
+        )
     _check_backends(config["BACKENDS"])
     if not 0 < config["CRITICALLY_LOW_THRESHOLD_PCT"] < config["LOW_THRESHOLD_PCT"] < 1:
         raise ConfigError(

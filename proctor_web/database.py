@@ -1,9 +1,54 @@
-"""Engine tuning that has to be in place before the first connection."""
+"""Engine tuning that has to be in place before the first connection, and SQLite's writers.
+
+SQLite allows one writer at a time. A transaction opened with a plain (deferred) ``BEGIN``
+reads first and asks for the write lock only at its first write; if another connection
+wrote in the meantime, SQLite cannot wait (busy_timeout does not apply to a read->write
+upgrade) and fails at once with "database is locked". So on SQLite:
+
+- the journal is WAL: readers never block the writer and the writer never blocks readers;
+- a transaction that will write takes the write lock up front (``BEGIN IMMEDIATE``), where
+  busy_timeout does apply: writers queue instead of failing. That is every request whose
+  method changes something (not GET/HEAD/OPTIONS), CLI commands, and jobs that say so
+  with ``immediate_transactions()`` (outbox delivery);
+- reads keep a deferred ``BEGIN``, so pages and polls run side by side. A few GETs do write
+  (a learner's page or poll applies an expiry or a provider's readiness); when such a GET
+  loses the upgrade race, its unit of work is rolled back and run once more, this time
+  with an immediate transaction (``retry_locked_reads``).
+
+On PostgreSQL none of this applies: row locks and MVCC already let writers wait.
+"""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any
+
+import click
+from flask import Flask, g, has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
+
+from proctor_web.extensions import db
+
+log = logging.getLogger(__name__)
+
+#: Methods that are expected to read only; everything else is a write.
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+_RETRY_FLAG = "_sqlite_retry_immediate"
+
+#: Set by ``immediate_transactions``; None means "decide from the context".
+_forced_mode: ContextVar[bool | None] = ContextVar("sqlite_immediate", default=None)
+
+
+def init_app(app: Flask, engine: Engine) -> None:
+    """Tune ``engine`` and, on SQLite, let a read request that had to write retry once."""
+    configure_engine(engine)
+    if engine.dialect.name == "sqlite":
+        retry_locked_reads(app)
 
 
 def configure_engine(engine: Engine) -> None:
@@ -11,13 +56,43 @@ def configure_engine(engine: Engine) -> None:
         _configure_sqlite(engine)
 
 
+@contextmanager
+def immediate_transactions() -> Iterator[None]:
+    """Transactions begun inside this block take SQLite's write lock at BEGIN."""
+    token = _forced_mode.set(True)
+    try:
+        yield
+    finally:
+        _forced_mode.reset(token)
+
+
+def wants_immediate() -> bool:
+    """Whether a transaction starting now should take the write lock at once."""
+    forced = _forced_mode.get()
+    if forced is not None:
+        return forced
+    if has_request_context():
+        return request.method not in READ_METHODS or bool(g.get(_RETRY_FLAG))
+    # A command (``flask proctor ...``, ``flask db upgrade``) runs to write. Other code
+    # outside a request says so with ``immediate_transactions`` (outbox delivery does):
+    # reading with the write lock held would starve the server's writers.
+    return click.get_current_context(silent=True) is not None
+
+
+def is_lock_error(error: BaseException) -> bool:
+    """SQLite's "database is locked" (SQLITE_BUSY), as SQLAlchemy wraps it."""
+    return isinstance(error, OperationalError) and "database is locked" in str(error.orig)
+
+
 def _configure_sqlite(engine: Engine) -> None:
     """Make SQLite transactional the way the services expect.
 
     pysqlite by default starts transactions late and never for SAVEPOINTs, which breaks
     nested transactions (bulk operations that fail row by row) and the per-test rollback.
-    Taking over BEGIN fixes both; foreign keys are off in SQLite unless asked for, and a
-    busy timeout lets concurrent writers wait instead of failing at once.
+    Taking over BEGIN fixes both, and lets us choose deferred or immediate. Foreign keys
+    are off in SQLite unless asked for; the busy timeout is how long a writer queues for
+    the write lock. WAL is a property of the database file (set once, kept); NORMAL
+    synchronous is safe with WAL (a power cut may lose the last commits, never corrupts).
     """
 
     @event.listens_for(engine, "connect")
@@ -25,9 +100,35 @@ def _configure_sqlite(engine: Engine) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection) -> None:  # noqa: ANN001
-        connection.exec_driver_sql("BEGIN")
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if wants_immediate() else "BEGIN")
+
+
+def retry_locked_reads(app: Flask) -> None:
+    """Run a read request once more, with an immediate transaction, if it lost a write race.
+
+    Wrapping ``dispatch_request`` (not each view) covers every blueprint, registered now or
+    later. The first run's changes were rolled back, and outbox rows it queued were dropped
+    with them, so the second run starts from a clean session and the database as it is now.
+    """
+    dispatch: Callable[[], Any] = app.dispatch_request
+
+    def dispatch_request() -> Any:
+        try:
+            return dispatch()
+        except OperationalError as error:
+            if not is_lock_error(error) or wants_immediate():
+                raise
+            db.session.rollback()
+            g.setdefault(_RETRY_FLAG, True)
+            log.info("%s %s had to write but lost the write lock; retrying it once with "
+                     "an immediate transaction", request.method, request.path)
+            return dispatch()
+
+    app.dispatch_request = dispatch_request  # type: ignore[method-assign]

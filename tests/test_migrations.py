@@ -95,3 +95,61 @@ def test_learner_counts_are_backfilled(empty_database):
         assert kept == 3
         assert count == 2
         db.engine.dispose()
+
+
+def test_sqlite_ids_are_never_reused_after_upgrade(tmp_path):
+    """0005 rebuilds SQLite's tables with AUTOINCREMENT, keeping rows, and starts each
+    counter above every id its history remembers (removed attempts included)."""
+    from proctor_web.models.base import has_surrogate_id
+
+    app = create_app(app_config(f"sqlite:///{tmp_path / 'ids.sqlite3'}"))
+    with app.app_context():
+        upgrade(revision="0003")
+        with db.engine.begin() as connection:
+            connection.exec_driver_sql(
+                "INSERT INTO courses (id, course_id, display_name, allow_proctoring_opt_out, "
+                "created, modified) VALUES (1, 'c', 'c', 0, CURRENT_TIMESTAMP, "
+                "CURRENT_TIMESTAMP)")
+            connection.exec_driver_sql(
+                "INSERT INTO users (id, username, email, full_name, is_staff, is_active, "
+                "created, modified) VALUES (1, 'a', '', '', 0, 1, CURRENT_TIMESTAMP, "
+                "CURRENT_TIMESTAMP)")
+            connection.exec_driver_sql(
+                "INSERT INTO exams (id, course_id, content_id, exam_name, time_limit_mins, "
+                "is_proctored, is_practice_exam, is_active, hide_after_due, created, modified) "
+                "VALUES (1, 'c', 'x', 'X', 10, 0, 1, 1, 0, CURRENT_TIMESTAMP, "
+                "CURRENT_TIMESTAMP)")
+            for attempt_id in (1, 2, 3, 5):
+                connection.exec_driver_sql(
+                    "INSERT INTO attempts (id, user_id, exam_id, attempt_code, status, "
+                    "taking_as_proctored, is_sample_attempt, is_status_acknowledged, "
+                    "is_resumable, ready_to_resume, resumed, created, modified) VALUES "
+                    f"({attempt_id}, 1, 1, 'code{attempt_id}', 'created', 0, 1, 0, 0, 0, 0, "
+                    "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)")
+                connection.exec_driver_sql(
+                    "INSERT INTO attempt_history (attempt_id, attempt_code, user_id, exam_id, "
+                    "action, actor_kind, reason, ignored, created_at) VALUES "
+                    f"({attempt_id}, 'code{attempt_id}', 1, 1, 'create', 'learner', '', 0, "
+                    "CURRENT_TIMESTAMP)")
+            # Attempt 5 was removed before the upgrade: only its history remembers it.
+            connection.exec_driver_sql("DELETE FROM attempts WHERE id = 5")
+        upgrade()
+        with db.engine.begin() as connection:
+            ddl = dict(connection.exec_driver_sql(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'table'").all())
+            kept = connection.exec_driver_sql("SELECT COUNT(*) FROM attempts").scalar_one()
+            connection.exec_driver_sql("DELETE FROM attempts WHERE id = 3")
+            connection.exec_driver_sql(
+                "INSERT INTO attempts (user_id, exam_id, attempt_code, status, "
+                "taking_as_proctored, is_sample_attempt, is_status_acknowledged, "
+                "is_resumable, ready_to_resume, resumed, created, modified) VALUES "
+                "(1, 1, 'code-new', 'created', 0, 1, 0, 0, 0, 0, CURRENT_TIMESTAMP, "
+                "CURRENT_TIMESTAMP)")
+            new_id = connection.exec_driver_sql(
+                "SELECT id FROM attempts WHERE attempt_code = 'code-new'").scalar_one()
+        numbered = sorted(t.name for t in db.metadata.tables.values() if has_surrogate_id(t))
+        assert "attempts" in numbered and "attempt_history" in numbered
+        assert [name for name in numbered if "AUTOINCREMENT" not in ddl[name]] == []
+        assert kept == 3
+        assert new_id == 6  # above every id attempts ever had, 5 included
+        db.engine.dispose()

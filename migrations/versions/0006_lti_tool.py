@@ -1,7 +1,7 @@
 """LTI 1.3: our RSA key pairs, the platforms that launch us, their contexts and links.
 
 Revision ID: 0006
-Revises: 0003
+Revises: 0005
 Create Date: 2026-11-30
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0006'
-down_revision = '0003'
+down_revision = '0005'
 branch_labels = None
 depends_on = None
 
@@ -27,6 +27,7 @@ def upgrade():
         sa.Column('modified', sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint('id', name=op.f('pk_lti_keys')),
         sa.UniqueConstraint('kid', name=op.f('uq_lti_keys_kid')),
+        sqlite_autoincrement=True,
     )
     op.create_table(
         'lti_platforms',
@@ -42,6 +43,7 @@ def upgrade():
         sa.Column('modified', sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint('id', name=op.f('pk_lti_platforms')),
         sa.UniqueConstraint('issuer', 'client_id', name=op.f('uq_lti_platforms_issuer_client_id')),
+        sqlite_autoincrement=True,
     )
     op.create_table(
         'lti_deployments',
@@ -55,6 +57,7 @@ def upgrade():
         sa.PrimaryKeyConstraint('id', name=op.f('pk_lti_deployments')),
         sa.UniqueConstraint('platform_id', 'deployment_id',
                             name=op.f('uq_lti_deployments_platform_id_deployment_id')),
+        sqlite_autoincrement=True,
     )
     op.create_table(
         'lti_contexts',
@@ -73,6 +76,7 @@ def upgrade():
                                 name=op.f('fk_lti_contexts_platform_id_lti_platforms')),
         sa.PrimaryKeyConstraint('id', name=op.f('pk_lti_contexts')),
         sa.UniqueConstraint('platform_id', 'context_id', name=op.f('uq_lti_contexts_platform_id_context_id')),
+        sqlite_autoincrement=True,
     )
     op.create_index(op.f('ix_lti_contexts_course_id'), 'lti_contexts', ['course_id'])
     op.create_table(
@@ -97,6 +101,7 @@ def upgrade():
         sa.PrimaryKeyConstraint('id', name=op.f('pk_lti_resource_links')),
         sa.UniqueConstraint('platform_id', 'resource_link_id',
                             name=op.f('uq_lti_resource_links_platform_id_resource_link_id')),
+        sqlite_autoincrement=True,
     )
     op.create_index(op.f('ix_lti_resource_links_context_id'), 'lti_resource_links',
                     ['context_id'])

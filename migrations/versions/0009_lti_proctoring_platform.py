@@ -18,7 +18,8 @@ depends_on = None
 
 
 def upgrade():
-    with op.batch_alter_table('attempts', schema=None) as batch_op:
+    with op.batch_alter_table('attempts', schema=None,
+                              table_kwargs={'sqlite_autoincrement': True}) as batch_op:
         batch_op.add_column(sa.Column('paused_at', sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('paused_seconds', sa.Integer(),
                                       server_default=sa.text('0'), nullable=False))
@@ -52,6 +53,7 @@ def upgrade():
         sa.UniqueConstraint('attempt_id', name=op.f('uq_lti_proctoring_sessions_attempt_id')),
         sa.UniqueConstraint('session_data',
                             name=op.f('uq_lti_proctoring_sessions_session_data')),
+        sqlite_autoincrement=True,
     )
     op.create_index('ix_lti_proctoring_sessions_lookup', 'lti_proctoring_sessions',
                     ['backend', 'sub', 'resource_link_id', 'attempt_number'], unique=False)
@@ -68,6 +70,7 @@ def upgrade():
         sa.PrimaryKeyConstraint('id', name=op.f('pk_lti_used_values')),
         sa.UniqueConstraint('client_id', 'kind', 'value',
                             name=op.f('uq_lti_used_values_client_id_kind_value')),
+        sqlite_autoincrement=True,
     )
     op.create_index(op.f('ix_lti_used_values_expires_at'), 'lti_used_values', ['expires_at'],
                     unique=False)
@@ -89,6 +92,7 @@ def upgrade():
         sa.CheckConstraint('severity IS NULL OR (severity >= 0 AND severity <= 1)',
                            name=op.f('ck_attempt_incidents_severity_range')),
         sa.PrimaryKeyConstraint('id', name=op.f('pk_attempt_incidents')),
+        sqlite_autoincrement=True,
     )
     op.create_index('ix_attempt_incidents_attempt', 'attempt_incidents', ['attempt_id', 'id'],
                     unique=False)
@@ -104,7 +108,8 @@ def downgrade():
     op.drop_table('attempt_incidents')
     op.drop_table('lti_used_values')
     op.drop_table('lti_proctoring_sessions')
-    with op.batch_alter_table('attempts', schema=None) as batch_op:
+    with op.batch_alter_table('attempts', schema=None,
+                              table_kwargs={'sqlite_autoincrement': True}) as batch_op:
         batch_op.drop_column('extra_seconds')
         batch_op.drop_column('paused_seconds')
         batch_op.drop_column('paused_at')

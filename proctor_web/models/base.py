@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import DateTime, MetaData, TypeDecorator
+from sqlalchemy import DateTime, Integer, MetaData, Table, TypeDecorator
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, registry
+
+# The app's one clock (shifted when the test clock is on); models stamp rows with it.
+from proctor_web.clock import utcnow
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -14,10 +18,6 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 class UTCDateTime(TypeDecorator):
@@ -54,6 +54,31 @@ class Base(DeclarativeBase):
         metadata=MetaData(naming_convention=NAMING_CONVENTION),
         type_annotation_map={datetime: UTCDateTime()},
     )
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        table = getattr(cls, "__table__", None)
+        if isinstance(table, Table) and has_surrogate_id(table):
+            never_reuse_ids(table)
+
+
+def has_surrogate_id(table: Table) -> bool:
+    """A table keyed by one integer ``id`` column the database numbers itself."""
+    columns = list(table.primary_key.columns)
+    return (len(columns) == 1 and columns[0].name == "id"
+            and isinstance(columns[0].type, Integer) and not columns[0].foreign_keys)
+
+
+def never_reuse_ids(table: Table) -> None:
+    """Make SQLite number rows with AUTOINCREMENT.
+
+    Without it SQLite hands out max(id) + 1, so deleting the newest row (a staff reset of an
+    attempt) gives its id to the next row: a client still holding the old id would see
+    another learner's attempt, and the history of both would share one id. PostgreSQL's
+    sequences never go back, so this only changes SQLite's DDL. Migration 0005 rebuilt the
+    tables that existed before; a new table's migration passes ``sqlite_autoincrement=True``.
+    """
+    table.dialect_options["sqlite"]["autoincrement"] = True
 
 
 class TimestampMixin:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import enum
 import logging
+import math
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -529,8 +530,9 @@ def compute_allowed_minutes(attempt: Attempt, now: datetime) -> int:
 
 def _close_pause(attempt: Attempt, now: datetime) -> None:
     assert attempt.paused_at is not None
+    # Whole seconds, rounded up: a learner never loses a fraction of a second to a pause.
     attempt.paused_seconds = (attempt.paused_seconds or 0) + max(
-        0, int((now - attempt.paused_at).total_seconds()))
+        0, math.ceil((now - attempt.paused_at).total_seconds()))
     attempt.paused_at = None
 
 

@@ -11,12 +11,7 @@ from __future__ import annotations
 
 import logging
 import re
-import smtplib
-import ssl
-from collections.abc import Iterable
 from datetime import datetime
-from email.message import EmailMessage as MimeMessage
-from email.utils import make_msgid
 from html import unescape
 from typing import Any
 
@@ -28,6 +23,9 @@ from sqlalchemy import select
 from proctor_web.extensions import db
 from proctor_web.models import Attempt, DeliveryStatus, EmailMessage, Exam, User
 from proctor_web.models.attempt import AttemptStatus
+
+# Sending lives in ``outbox``; ``send_pending`` stays importable from here.
+from proctor_web.services.outbox import mark_for_delivery, send_pending  # noqa: F401
 
 log = logging.getLogger(__name__)
 S = AttemptStatus
@@ -91,8 +89,6 @@ def queue_email(
     attempt_id: int | None = None,
 ) -> EmailMessage | None:
     """Render ``name`` for ``recipient`` and queue it; None when there is nobody to mail."""
-    from proctor_web.services.provider_sync import mark_for_delivery
-
     if not recipient:
         return None
     base = {
@@ -194,69 +190,3 @@ def queue_review_alert(
         if message is not None:
             queued.append(message)
     return queued
-
-
-# Sending ----------------------------------------------------------------------------------
-
-
-def _smtp_send(message: EmailMessage) -> None:
-    config = current_app.config
-    mime = MimeMessage()
-    mime["Subject"] = message.subject
-    mime["From"] = config["MAIL_DEFAULT_SENDER"]
-    mime["To"] = message.recipient
-    mime["Message-ID"] = make_msgid(domain="proctor-web")
-    mime["X-Proctor-Template"] = message.template
-    mime.set_content(message.text_body)
-    mime.add_alternative(message.html_body, subtype="html")
-    timeout = float(config["MAIL_TIMEOUT_SECONDS"])
-    with smtplib.SMTP(config["MAIL_SERVER"], int(config["MAIL_PORT"]), timeout=timeout) as smtp:
-        if config["MAIL_USE_TLS"]:
-            smtp.starttls(context=ssl.create_default_context())
-        if config["MAIL_USERNAME"]:
-            smtp.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"] or "")
-        smtp.send_message(mime)
-
-
-def send_message(message: EmailMessage, now: datetime) -> bool:
-    """Try to send one message; record the outcome (flush only). True when sent."""
-    from proctor_web.services.provider_sync import backoff
-
-    message.tries += 1
-    try:
-        _smtp_send(message)
-    except (OSError, smtplib.SMTPException) as error:
-        message.last_error = f"{error.__class__.__name__}: {error}"[:1000]
-        message.next_attempt_at = now + backoff(message.tries)
-        log.warning("email %s (%s to %s) not sent, retry at %s: %s", message.id,
-                    message.template, message.recipient, message.next_attempt_at.isoformat(),
-                    message.last_error)
-        db.session.flush()
-        return False
-    message.status = DeliveryStatus.DELIVERED.value
-    message.sent_at = now
-    message.last_error = ""
-    log.info("email %s (%s) sent to %s", message.id, message.template, message.recipient)
-    db.session.flush()
-    return True
-
-
-def send_pending(now: datetime, ids: Iterable[int] | None = None, limit: int = 200) -> int:
-    """Send due messages (or just ``ids``); returns how many went out."""
-    query = (
-        select(EmailMessage)
-        .where(
-            EmailMessage.status == DeliveryStatus.PENDING.value,
-            EmailMessage.next_attempt_at <= now,
-        )
-        .order_by(EmailMessage.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    )
-    if ids is not None:
-        query = query.where(EmailMessage.id.in_(list(ids)))
-    sent = 0
-    for message in db.session.execute(query).scalars().all():
-        if send_message(message, now):
-            sent += 1
-    return sent

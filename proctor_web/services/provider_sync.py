@@ -2,11 +2,11 @@
 
 Start, stop, error and remove notifications are queued as ``ProviderEvent`` rows in the same
 transaction as the status change (``queue_event``), so they exist exactly when the change
-does. They are delivered after commit (``deliver_after_commit`` hooks into the session, and
-``flask proctor sweep`` calls ``deliver_pending``); a delivery that fails for a reason that
-may pass (network, timeout, 5xx) stays pending with an exponential backoff and is retried
-until it gets through. Events of one attempt are delivered in order: a later event waits
-while an earlier one is still pending.
+does. They are delivered after commit by ``services.outbox`` (``init_app`` hooks into
+the session, and ``flask proctor sweep`` calls ``deliver_pending``); a delivery that fails
+for a reason that may pass (network, timeout, 5xx) stays pending with an exponential
+backoff and is retried until it gets through. Events of one attempt are delivered in
+order: a later event waits while an earlier one is still pending.
 """
 
 from __future__ import annotations
@@ -14,17 +14,16 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Callable, Iterable
-from datetime import datetime, timedelta
+from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
-from flask import Flask, current_app, g, has_app_context, has_request_context
+from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import event, select
-from sqlalchemy.orm import Session
+from sqlalchemy import select
 
-from proctor_web.backends.base import ProctoringBackend, ProviderUnavailable
-from proctor_web.errors import BackendError, BackendNotConfigured, PermissionDenied
+from proctor_web.backends.base import ExamData, ProctoringBackend
+from proctor_web.errors import BackendError, PermissionDenied
 from proctor_web.extensions import db
 from proctor_web.models import (
     Attempt,
@@ -35,20 +34,19 @@ from proctor_web.models import (
     ProviderEvent,
     User,
     WebhookReceipt,
-    utcnow,
 )
 from proctor_web.services.obscured_ids import obscured_user_id
 
+# Delivery lives in ``outbox``; these names stay importable from here for existing callers.
+from proctor_web.services.outbox import (  # noqa: F401
+    backoff,
+    deliver_items,
+    deliver_pending,
+    init_app,
+    mark_for_delivery,
+)
+
 log = logging.getLogger(__name__)
-
-BACKOFF_BASE = timedelta(seconds=30)
-BACKOFF_MAX = timedelta(hours=1)
-_PENDING_KEY = "proctor_web.outbox.pending"
-
-
-def backoff(tries: int) -> timedelta:
-    """30 s, 1 min, 2 min ... capped at an hour: quick recovery without hammering an outage."""
-    return min(BACKOFF_BASE * (2 ** max(tries - 1, 0)), BACKOFF_MAX)
 
 
 def _registry():
@@ -93,166 +91,26 @@ def queue_event(
     return row
 
 
-def mark_for_delivery(session: Session, kind: str, row_id: int) -> None:
-    """Remember an outbox row so it is delivered as soon as its transaction commits."""
-    session.info.setdefault(_PENDING_KEY, []).append((kind, row_id))
-
-
-# Delivery ---------------------------------------------------------------------------------
-
-
-_SENDERS: dict[str, Callable[[ProctoringBackend, ProviderEvent], Any]] = {
-    "start": lambda b, e: b.start_exam_attempt(e.exam_external_id, e.attempt_external_id),
-    "stop": lambda b, e: b.stop_exam_attempt(e.exam_external_id, e.attempt_external_id),
-    "error": lambda b, e: b.mark_erroneous_exam_attempt(e.exam_external_id,
-                                                        e.attempt_external_id),
-    "remove": lambda b, e: b.remove_exam_attempt(e.exam_external_id, e.attempt_external_id),
-}
-
-
-def deliver_event(row: ProviderEvent, now: datetime) -> bool:
-    """Try one event; record the outcome on the row (flush only). True when delivered."""
-    row.tries += 1
-    try:
-        backend = _registry().get(row.backend)
-        _SENDERS[row.kind](backend, row)
-    except (ProviderUnavailable, BackendNotConfigured) as error:
-        row.last_error = error.message
-        row.next_attempt_at = now + backoff(row.tries)
-        log.warning("provider event %s (%s %s) failed, retry at %s: %s", row.id, row.kind,
-                    row.attempt_code, row.next_attempt_at.isoformat(), error.message)
-        db.session.flush()
-        return False
-    except BackendError as error:
-        # The provider understood and said no: retrying will not change its mind.
-        row.status = DeliveryStatus.REFUSED.value
-        row.last_error = error.message
-        log.error("provider event %s (%s %s) refused by %s: %s", row.id, row.kind,
-                  row.attempt_code, row.backend, error.message)
-        db.session.flush()
-        return False
-    row.status = DeliveryStatus.DELIVERED.value
-    row.delivered_at = now
-    row.last_error = ""
-    log.info("provider event %s (%s %s) delivered to %s", row.id, row.kind, row.attempt_code,
-             row.backend)
-    db.session.flush()
-    return True
-
-
-def deliver_pending(now: datetime, ids: Iterable[int] | None = None, limit: int = 500) -> int:
-    """Deliver pending events that are due (or just ``ids``), oldest first; returns how many.
-
-    An event waits while an older event of the same attempt is still pending, so a provider
-    never hears "stop" before "start".
-    """
-    query = (
-        select(ProviderEvent)
-        .where(ProviderEvent.status == DeliveryStatus.PENDING.value)
-        .order_by(ProviderEvent.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    )
-    wanted = set(ids) if ids is not None else None
-    delivered = 0
-    blocked: set[tuple[str, str]] = set()
-    for row in db.session.execute(query).scalars().all():
-        key = (row.backend, row.attempt_external_id)
-        if key in blocked:
-            continue
-        due = row.next_attempt_at <= now
-        if not due or (wanted is not None and row.id not in wanted):
-            blocked.add(key)
-            continue
-        if deliver_event(row, now):
-            delivered += 1
-        elif row.status == DeliveryStatus.PENDING.value:
-            blocked.add(key)
-    return delivered
-
-
-_listening = False
-
-
-def init_app(app: Flask) -> None:
-    """Deliver outbox rows right after the transaction that wrote them commits.
-
-    In a request, delivery runs once the response has been sent (``call_on_close``), in its
-    own transaction; elsewhere (CLI) rows wait for ``flask proctor sweep``. The session
-    listeners are global, so they are installed once whatever the number of apps.
-    """
-    global _listening
-    if _listening:
-        return
-    _listening = True
-
-    @event.listens_for(Session, "after_commit")
-    def _after_commit(session: Session) -> None:
-        pending = session.info.pop(_PENDING_KEY, None)
-        if not pending or not has_request_context():
-            return
-        queued = g.setdefault("outbox_after_commit", [])
-        first = not queued
-        queued.extend(pending)
-        if first:
-            from flask import after_this_request
-
-            flask_app = current_app._get_current_object()  # type: ignore[attr-defined]
-
-            @after_this_request
-            def _schedule(response):  # noqa: ANN001, ANN202
-                items = list(g.get("outbox_after_commit", []))
-                response.call_on_close(lambda: _deliver_now(flask_app, items))
-                return response
-
-    @event.listens_for(Session, "after_rollback")
-    def _after_rollback(session: Session) -> None:
-        session.info.pop(_PENDING_KEY, None)
-
-
-def _deliver_now(app: Flask, items: list[tuple[str, int]]) -> None:
-    if has_app_context() and current_app._get_current_object() is app:  # type: ignore[attr-defined]
-        deliver_items(items, utcnow())
-    else:
-        with app.app_context():
-            deliver_items(items, utcnow())
-
-
-def deliver_items(items: list[tuple[str, int]], now: datetime) -> None:
-    """Deliver the given outbox rows and commit the outcome (its own transaction)."""
-    from proctor_web.services import notifications
-
-    try:
-        provider_ids = [row_id for kind, row_id in items if kind == "provider"]
-        email_ids = [row_id for kind, row_id in items if kind == "email"]
-        if provider_ids:
-            deliver_pending(now, ids=provider_ids)
-        if email_ids:
-            notifications.send_pending(now, ids=email_ids)
-        db.session.commit()
-    except Exception:  # the sweep will retry; never break the response that triggered us
-        db.session.rollback()
-        log.exception("delivery after commit failed; the sweep will retry")
-
-
 # Exams ------------------------------------------------------------------------------------
 
 
 def _exam_hash(exam: Exam) -> str:
     from proctor_web.services.exams import exam_data
 
-    data = exam_data(exam).__dict__
-    return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
+    return _data_hash(exam_data(exam))
 
 
-def push_exam(exam: Exam, now: datetime) -> None:
-    """Push ``exam`` to its provider now, raising ``BackendError`` if it does not get there.
+def _data_hash(data: ExamData) -> str:
+    return hashlib.sha256(json.dumps(data.__dict__, sort_keys=True,
+                                     default=str).encode()).hexdigest()
+
+
+def _push_target(exam: Exam) -> tuple[ProctoringBackend, ExamData] | None:
+    """The provider to push ``exam`` to and what to push, or None when none should know it.
 
     An exam that is no longer proctored (switched to timed) still goes to the provider that
     knew it, marked unproctored and inactive: from the provider's side it is withdrawn.
     """
-    from dataclasses import replace
-
     from proctor_web.services.exams import backend_for, exam_data
 
     data = exam_data(exam)
@@ -262,19 +120,35 @@ def push_exam(exam: Exam, now: datetime) -> None:
         backend = _registry().get(exam.backend)
         data = replace(data, is_proctored=False, is_active=False)
     else:
+        return None
+    return None if backend is None else (backend, data)
+
+
+def push_exam(exam: Exam, now: datetime) -> None:
+    """Push ``exam`` to its provider now, raising ``BackendError`` if it does not get there."""
+    target = _push_target(exam)
+    if target is None:
         return
-    if backend is None:
-        return
-    external_id = backend.save_exam(data)
+    backend, data = target
+    record_exam_push(exam, backend.name, data, backend.save_exam(data), now)
+
+
+def record_exam_push(exam: Exam, backend_name: str, pushed: ExamData,
+                     external_id: str | None, now: datetime) -> None:
+    """Remember that the provider now holds ``pushed`` under ``external_id`` (flush only).
+
+    The hash is of what was pushed (with the provider's id), so an exam edited while the
+    provider was being called still differs from it and is pushed again by the sweep.
+    """
     if external_id and external_id != exam.external_id:
         exam.external_id = external_id
         db.session.flush()
     state = db.session.get(ExamSyncState, exam.id)
     if state is None:
-        state = ExamSyncState(exam_id=exam.id, backend=backend.name, synced_hash="")
+        state = ExamSyncState(exam_id=exam.id, backend=backend_name, synced_hash="")
         db.session.add(state)
-    state.backend = backend.name
-    state.synced_hash = _exam_hash(exam)
+    state.backend = backend_name
+    state.synced_hash = _data_hash(replace(pushed, external_id=exam.external_id))
     state.synced_at = now
     db.session.flush()
 
@@ -293,32 +167,46 @@ def sync_exams(now: datetime) -> tuple[int, int]:
 
     Exams are pushed when saved, but that push must not fail the save, so a provider outage
     leaves exams behind; this is the retry. Only backends that keep exams are considered.
+    A job, not a service: it commits before each call to a provider and records each push
+    in its own short transaction, so no transaction (on SQLite: no write lock) stays open
+    while a provider is slow or down.
     """
+
     names = [b.name for b in _registry().all() if b.needs_exam_sync]
     if not names:
         return 0, 0
     # Proctored exams, and exams a provider knows that have since become timed (they are
-    # withdrawn there: see ``push_exam``).
-    exams_ = db.session.execute(
-        select(Exam).where(
+    # withdrawn there: see ``_push_target``).
+    exam_ids = db.session.execute(
+        select(Exam.id).where(
             Exam.backend.in_(names),
             (Exam.is_proctored.is_(True)) | (Exam.is_practice_exam.is_(True))
             | Exam.external_id.is_not(None),
         ).order_by(Exam.id)
     ).scalars().all()
     pushed = failed = 0
-    for exam in exams_:
-        state = db.session.get(ExamSyncState, exam.id)
-        if exam.external_id and state is not None and state.synced_hash == _exam_hash(exam):
+    for exam_id in exam_ids:
+        exam = db.session.get(Exam, exam_id)
+        target = _push_target(exam) if exam is not None else None
+        if exam is None or target is None:
             continue
+        backend, data = target
+        state = db.session.get(ExamSyncState, exam.id)
+        if exam.external_id and state is not None and state.synced_hash == _data_hash(data):
+            continue
+        db.session.commit()  # no transaction open while the provider is called
         try:
-            with db.session.begin_nested():
-                push_exam(exam, now)
-            pushed += 1
+            external_id = backend.save_exam(data)
         except BackendError as error:
             failed += 1
-            log.warning("exam %s still not pushed to %s: %s", exam.id, exam.backend,
+            log.warning("exam %s still not pushed to %s: %s", exam_id, backend.name,
                         error.message)
+            continue
+        exam = db.session.get(Exam, exam_id)
+        if exam is not None:
+            record_exam_push(exam, backend.name, data, external_id, now)
+            db.session.commit()
+            pushed += 1
     return pushed, failed
 
 
