@@ -52,12 +52,13 @@ def _attempt_code() -> str:
 
 
 def _failed(response: Response) -> bool:
-    return response.status_code >= 400
+    # The limiter's own refusals (429) are not failures of the caller's credentials.
+    return response.status_code >= 400 and response.status_code != 429
 
 
 def _sign_in_failed(response: Response) -> bool:
     # A successful sign-in redirects; the form shown again (400) is a failure.
-    return response.status_code != 302
+    return response.status_code not in (302, 429)
 
 
 @dataclass(frozen=True)
