@@ -18,9 +18,10 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, current_app, g, has_request_context, request
+from flask import Flask, Response, current_app, has_request_context, request
 
-_EXTRA_KEY = "_proctor_csp_extra"
+#: Kept in the WSGI environ, which lives exactly as long as the request (``g`` may not).
+_EXTRA_KEY = "proctor_web.csp_extra"
 
 BASE_POLICY: dict[str, tuple[str, ...]] = {
     "default-src": ("'self'",),
@@ -44,7 +45,7 @@ def allow_source(directive: str, source: str) -> None:
     """Widen ``directive`` for the current response only."""
     if not has_request_context():
         return
-    extra: dict[str, list[str]] = g.setdefault(_EXTRA_KEY, {})
+    extra: dict[str, list[str]] = request.environ.setdefault(_EXTRA_KEY, {})
     sources = extra.setdefault(directive, [])
     if source not in sources:
         sources.append(source)
@@ -65,7 +66,7 @@ def allow_provider_worker(script_url: str | None) -> None:
 
 
 def content_security_policy() -> str:
-    extra: dict[str, list[str]] = g.get(_EXTRA_KEY, {})
+    extra: dict[str, list[str]] = request.environ.get(_EXTRA_KEY, {})
     directives = {name: list(sources) for name, sources in BASE_POLICY.items()}
     for name, sources in extra.items():
         directives.setdefault(name, ["'self'"]).extend(
