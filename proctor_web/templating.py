@@ -69,6 +69,7 @@ def client_state(page: Any) -> dict[str, Any]:
     worker_url = payload.get("desktop_application_js_url") or None
     # This page will start the provider's worker: its CSP must let it (and only this page).
     headers.allow_provider_worker(worker_url)
+    headers.allow_frame_url(page.exam.content_url)  # the exam's questions, maybe on the LMS
     return {
         "situation": str(page.situation),
         "status": payload.get("attempt_status"),

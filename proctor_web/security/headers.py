@@ -8,6 +8,7 @@ in a stylesheet. Two things widen it, on the one page that needs them:
   ``blob:`` URL that imports the provider's script, so that page allows ``blob:`` workers,
   the script's origin, and connections to it and to the learner's own machine, where
   desktop proctoring software listens;
+- an exam's content page on another site (``allow_frame_url``), in ``frame-src``;
 - ``allow_source(directive, source)`` for any other view that must (an LTI form posted
   back to the platform, say).
 
@@ -51,14 +52,27 @@ def allow_source(directive: str, source: str) -> None:
         sources.append(source)
 
 
+def _origin(url: str | None) -> str | None:
+    parts = urlsplit(url or "")
+    if parts.scheme in ("http", "https") and parts.netloc:
+        return f"{parts.scheme}://{parts.netloc}"
+    return None
+
+
+def allow_frame_url(url: str | None) -> None:
+    """The current page embeds ``url`` (an exam's content, often on the LMS's own site)."""
+    origin = _origin(url)
+    if origin:
+        allow_source("frame-src", origin)
+
+
 def allow_provider_worker(script_url: str | None) -> None:
     """The current page runs a provider's worker script (see the module docstring)."""
     if not script_url:
         return
     allow_source("worker-src", "blob:")
-    parts = urlsplit(script_url)
-    if parts.scheme in ("http", "https") and parts.netloc:
-        origin = f"{parts.scheme}://{parts.netloc}"
+    origin = _origin(script_url)
+    if origin:
         allow_source("script-src", origin)
         allow_source("connect-src", origin)
     for source in LOCAL_SOFTWARE_SOURCES:

@@ -4,12 +4,14 @@ on everything personal; and templates with no inline script or style for the CSP
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from proctor_web.backends.mock import MockBackend
 from proctor_web.extensions import db
+from proctor_web.models import utcnow
 from tests.conftest import make_sign_in
 from tests.factories import COURSE_ID
 
@@ -110,6 +112,20 @@ def test_frame_ancestors_follow_the_configuration(world, sign_in, client, app, m
     page = client.get(f"/courses/{ENCODED}/exams/quiz")
     assert directives(page)["frame-ancestors"] == ["'self'", "https://lms.example.org"]
     assert_strict_csp(page)
+
+
+def test_exam_content_on_another_site_may_be_framed(world, factory, sign_in, client):
+    exam = factory.exam("timed", content_id="lms-quiz",
+                        content_url="https://lms.example.org/courses/x/jump_to/block")
+    factory.attempt(exam, world["learner"], "started", started_at=utcnow() - timedelta(minutes=5),
+                    allowed_time_limit_mins=60)
+    db.session.commit()
+    sign_in(world["learner"])
+    page = client.get(f"/courses/{ENCODED}/exams/lms-quiz")
+    assert 'src="https://lms.example.org/courses/x/jump_to/block"' in page.get_data(as_text=True)
+    assert directives(page)["frame-src"] == ["'self'", "https://lms.example.org"]
+    assert_strict_csp(page)
+    assert "frame-src" not in directives(client.get(f"/courses/{ENCODED}/exams/quiz"))
 
 
 class _WorkerBackend(MockBackend):
