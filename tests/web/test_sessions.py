@@ -148,3 +148,22 @@ def test_csrf_token_is_rotated_at_sign_in(production_app):  # noqa: F811
     page = client.get("/").get_data(as_text=True)
     after = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
     assert client.post("/logout", data={"csrf_token": after}).status_code == 302
+
+
+def test_a_remember_me_cookie_dies_with_the_token(app, alice, now):
+    """Sign-in does not set one today; if it ever does, the same token guards it."""
+    from flask_login.utils import encode_cookie
+
+    with app.test_request_context():
+        remembered = encode_cookie(alice.get_id())
+
+    def home_status() -> int:
+        g.pop("_login_user", None)
+        client = app.test_client()
+        client.set_cookie(app.config.get("REMEMBER_COOKIE_NAME", "remember_token"), remembered)
+        return client.get(HOME).status_code
+
+    assert home_status() == 200
+    accounts.end_sessions(alice, "test")
+    db.session.commit()
+    assert home_status() == 302
