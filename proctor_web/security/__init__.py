@@ -11,6 +11,10 @@ from __future__ import annotations
 from flask import Flask, request
 from flask_babel import gettext as _
 from flask_login import current_user
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from proctor_web.errors import NotAuthenticated
+from proctor_web.security import headers, rate_limits
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 #: Blueprints whose every write needs a signed-in person (the provider callbacks live in
@@ -19,8 +23,6 @@ SIGNED_IN_WRITE_BLUEPRINTS = frozenset({"api"})
 
 
 def refuse_anonymous_api_writes() -> None:
-    from proctor_web.errors import NotAuthenticated
-
     if request.method in SAFE_METHODS or request.blueprint not in SIGNED_IN_WRITE_BLUEPRINTS:
         return
     if not current_user.is_authenticated:
@@ -32,11 +34,7 @@ def init_request_guards(app: Flask) -> None:
 
 
 def init_app(app: Flask) -> None:
-    from proctor_web.security import headers, rate_limits
-
     if app.config["PROXY_FIX_X_FOR"]:
-        from werkzeug.middleware.proxy_fix import ProxyFix
-
         hops = int(app.config["PROXY_FIX_X_FOR"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     rate_limits.init_app(app)

@@ -27,6 +27,7 @@ from flask_babel import ngettext
 from flask_limiter import Limiter
 from flask_limiter.errors import RateLimitExceeded
 
+from proctor_web.errors import wants_json
 from proctor_web.extensions import db
 
 EXTENSION_KEY = "proctor_limiter"
@@ -119,8 +120,6 @@ def _retry_after_seconds(error: RateLimitExceeded) -> int:
 
 
 def _too_many_requests(error: RateLimitExceeded) -> Response:
-    from proctor_web.errors import wants_json
-
     db.session.rollback()
     seconds = _retry_after_seconds(error)
     minutes = max(1, math.ceil(seconds / 60))

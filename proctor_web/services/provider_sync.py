@@ -24,6 +24,7 @@ from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from proctor_web.backends.base import ProctoringBackend, ProviderUnavailable
+from proctor_web.backends.software_secure import SoftwareSecureBackend
 from proctor_web.errors import BackendError, BackendNotConfigured, PermissionDenied
 from proctor_web.extensions import db
 from proctor_web.models import (
@@ -37,6 +38,7 @@ from proctor_web.models import (
     WebhookReceipt,
     utcnow,
 )
+from proctor_web.models.attempt import INCOMPLETE, AttemptStatus
 
 log = logging.getLogger(__name__)
 
@@ -474,9 +476,6 @@ def rpnow_launch_applies(attempt: Attempt) -> bool:
     Only an attempt taken under proctoring, on an exam whose backend is RPNow-class
     (``SoftwareSecureBackend`` or a subclass), and only before the exam ends.
     """
-    from proctor_web.backends.software_secure import SoftwareSecureBackend
-    from proctor_web.models.attempt import INCOMPLETE, AttemptStatus
-
     exam = attempt.exam
     if not exam.has_backend or not attempt.taking_as_proctored:
         return False
