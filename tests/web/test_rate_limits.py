@@ -196,6 +196,13 @@ def test_redis_storage_is_shared_by_every_process(make_app, redis_prefix):
     assert keys, "the counts should live in Redis"
 
 
+def test_unreachable_redis_falls_back_to_memory(make_app):
+    """Nothing listens on port 1: sign-in keeps working and the limits still hold."""
+    client = make_app(RATELIMIT_STORAGE_URL="redis://127.0.0.1:1/0").test_client()
+    statuses = [_sign_in(client, "alice", "wrong-password").status_code for _ in range(4)]
+    assert statuses == [400, 400, 400, 429]
+
+
 # Username enumeration ---------------------------------------------------------------------
 
 
