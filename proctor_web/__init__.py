@@ -21,6 +21,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     _init_backends(app)
     _register_blueprints(app)
     _register_error_handlers(app)
+    _init_security(app)
     _register_cli(app)
     _register_template_helpers(app)
     return app
@@ -50,6 +51,7 @@ def _init_extensions(app: Flask) -> None:
         auth,
         database,
         models,  # noqa: F401  (every table known to the metadata)
+        security,
     )
     from proctor_web.extensions import babel, csrf, db, login_manager, migrate
     from proctor_web.i18n import select_locale
@@ -60,6 +62,7 @@ def _init_extensions(app: Flask) -> None:
         database.init_app(app, db.engine)
     migrate.init_app(app, db, directory=_migrations_dir(), render_as_batch=True,
                      compare_type=True)
+    security.init_request_guards(app)  # before CSRF: anonymous API writes get 401 first
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
     login_manager.init_app(app)
@@ -101,6 +104,12 @@ def _register_blueprints(app: Flask) -> None:
     for blueprint in (auth_bp, main_bp, learner_bp, api_bp, instructor_bp, webhooks_bp, lti_bp,
                       lti_platform_bp):
         app.register_blueprint(blueprint)
+
+
+def _init_security(app: Flask) -> None:
+    from proctor_web import security
+
+    security.init_app(app)  # rate limits wrap registered views; headers on every answer
 
 
 def _register_error_handlers(app: Flask) -> None:

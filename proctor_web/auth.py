@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 from urllib.parse import urlsplit
 
 from flask_babel import gettext as _
@@ -17,11 +18,8 @@ def init_login_manager(manager: LoginManager) -> None:
     manager.session_protection = "strong"
 
     @manager.user_loader
-    def load_user(user_id: str) -> User | None:
-        if not user_id.isdigit():
-            return None
-        user = db.session.get(User, int(user_id))
-        return user if user is not None and user.is_active else None
+    def load_user(session_id: str) -> User | None:
+        return user_for_session_id(session_id)
 
     @manager.unauthorized_handler
     def unauthorized():
@@ -32,6 +30,24 @@ def init_login_manager(manager: LoginManager) -> None:
         if wants_json():
             raise NotAuthenticated(_("Authentication credentials were not provided."))
         return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+
+
+def user_for_session_id(session_id: str) -> User | None:
+    """The active user whose ``get_id()`` this is; None once the token has been rotated.
+
+    Sessions (and remember-me cookies) keep ``<id>:<session token>``; logging out, a
+    password change or deactivation replaces the token, so every copy of an old cookie,
+    wherever it was captured, stops working at once.
+    """
+    user_id, _sep, token = session_id.partition(":")
+    if not user_id.isdigit() or not token or len(user_id) > 18:
+        return None
+    user = db.session.get(User, int(user_id))
+    if user is None or not user.is_active or not user.session_token:
+        return None
+    if not hmac.compare_digest(token.encode(), user.session_token.encode()):
+        return None
+    return user
 
 
 def is_safe_next(target: str | None) -> bool:

@@ -20,7 +20,7 @@ from proctor_web.backends.lti import LtiBackend
 from proctor_web.errors import ProctorError
 from proctor_web.extensions import db
 from proctor_web.models import utcnow
-from proctor_web.services import attempts, courses, exams
+from proctor_web.services import accounts, attempts, courses, exams
 from proctor_web.services.attempts import Actor
 
 proctor_cli = AppGroup("proctor", help="Manage proctor_web: demo data, users, exams, attempts.")
@@ -149,6 +149,38 @@ def create_user(username: str, password: str, email: str, full_name: str, staff:
     user = courses.create_user(username, password, utcnow(), email=email, full_name=full_name,
                                is_staff=staff)
     click.echo(f"Created user {user.username} (id {user.id}{', global staff' if staff else ''}).")
+
+
+@proctor_cli.command("set-password")
+@click.argument("username")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
+              help="At least 8 characters (prompted for when left out).")
+@transactional
+def set_password(username: str, password: str) -> None:
+    """Change USERNAME's password; every session of theirs ends."""
+    user = courses.get_user(username)
+    accounts.change_password(user, password, utcnow())
+    click.echo(f"Password of {user.username} changed; their sessions have ended.")
+
+
+@proctor_cli.command("deactivate-user")
+@click.argument("username")
+@transactional
+def deactivate_user(username: str) -> None:
+    """Stop USERNAME from signing in; every session of theirs ends."""
+    user = courses.get_user(username)
+    accounts.set_active(user, False, utcnow())
+    click.echo(f"{user.username} is deactivated; their sessions have ended.")
+
+
+@proctor_cli.command("activate-user")
+@click.argument("username")
+@transactional
+def activate_user(username: str) -> None:
+    """Let USERNAME sign in again."""
+    user = courses.get_user(username)
+    accounts.set_active(user, True, utcnow())
+    click.echo(f"{user.username} is active.")
 
 
 @proctor_cli.command("enroll")

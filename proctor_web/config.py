@@ -31,6 +31,16 @@ DEFAULTS: dict[str, Any] = {
     # Sessions and embedding
     "SESSION_COOKIE_SECURE": None,  # None = Secure unless DEBUG
     "FRAME_ANCESTORS": [],
+    # Brute-force limits (Flask-Limiter strings; per-address limits count failures only)
+    "RATELIMIT_ENABLED": True,
+    "RATELIMIT_STORAGE_URL": None,  # None = memory of each process; e.g. redis://host:6379/0
+    "RATELIMIT_LOGIN_PER_ADDRESS": "30 per minute;300 per hour",
+    "RATELIMIT_LOGIN_PER_ACCOUNT": "10 per 10 minutes",
+    "RATELIMIT_TOKEN_PER_ADDRESS": "30 per minute",
+    "RATELIMIT_TOKEN_PER_CLIENT": "10 per minute",
+    "RATELIMIT_LAUNCH_PER_ADDRESS": "30 per minute",
+    "RATELIMIT_LAUNCH_PER_ATTEMPT": "10 per minute",
+    "PROXY_FIX_X_FOR": 0,  # how many reverse proxies to trust for the client address
     # Proctoring rules
     "LOW_THRESHOLD_PCT": 0.2,
     "CRITICALLY_LOW_THRESHOLD_PCT": 0.05,
@@ -151,6 +161,12 @@ def build_config(
     config["REMEMBER_COOKIE_HTTPONLY"] = True
     config["BABEL_DEFAULT_LOCALE"] = config["DEFAULT_LOCALE"]
     config["WTF_CSRF_TIME_LIMIT"] = None  # tied to the session, not to a clock
+    # Flask-Limiter's own keys, derived from ours.
+    config["RATELIMIT_STORAGE_URI"] = config["RATELIMIT_STORAGE_URL"] or "memory://"
+    config.setdefault("RATELIMIT_KEY_PREFIX", "proctor_web")
+    # An unreachable Redis must not stop people signing in: count in memory meanwhile.
+    config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
+    config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
 
     if config["TEST_CLOCK_FILE"] and not config["ALLOW_TEST_CLOCK"]:
         raise ConfigError(

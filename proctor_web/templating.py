@@ -10,6 +10,7 @@ from flask_babel import get_locale, gettext
 from flask_wtf.csrf import generate_csrf
 
 from proctor_web.i18n import human_duration, human_seconds
+from proctor_web.security import headers
 
 
 def current_locale() -> str:
@@ -65,6 +66,10 @@ def client_state(page: Any) -> dict[str, Any]:
     in_progress = payload.get("attempt_status") in ("started", "ready_to_submit")
     waiting = payload.get("attempt_status") in ("created", "download_software_clicked")
     provider = page.context.get("provider") or {}
+    worker_url = payload.get("desktop_application_js_url") or None
+    # This page will start the provider's worker: its CSP must let it (and only this page).
+    headers.allow_provider_worker(worker_url)
+    headers.allow_frame_url(page.exam.content_url)  # the exam's questions, maybe on the LMS
     return {
         "situation": str(page.situation),
         "status": payload.get("attempt_status"),
@@ -78,7 +83,7 @@ def client_state(page: Any) -> dict[str, Any]:
         "poll_url": payload.get("exam_started_poll_url") if (in_progress or waiting) else None,
         "poll_seconds": config["TIMER_POLL_SECONDS"] if in_progress else min(
             config["TIMER_POLL_SECONDS"], 3),
-        "worker_url": payload.get("desktop_application_js_url") or None,
+        "worker_url": worker_url,
         "ping_interval": payload.get("ping_interval") or config["PING_INTERVAL_SECONDS"],
         "software_download_url": provider.get("download_url"),
         "frame_ancestors": list(config["FRAME_ANCESTORS"]),

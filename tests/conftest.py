@@ -118,6 +118,8 @@ def app_config(database_url: str, **overrides: Any) -> dict[str, Any]:
         "DATABASE_URL": database_url,
         "BACKENDS": TEST_BACKENDS,
         "WTF_CSRF_ENABLED": False,
+        # Brute-force limits are on only in the tests about them (tests/web/test_rate_limits.py).
+        "RATELIMIT_ENABLED": False,
         "SITE_URL": "http://proctor.test",
         "SERVER_NAME": None,
     }
@@ -219,7 +221,7 @@ def make_sign_in(app, client) -> Callable[[User | None], Any]:
         with client.session_transaction() as session:
             session.clear()
             if user is not None:
-                session["_user_id"] = str(user.id)
+                session["_user_id"] = user.get_id()  # id and session token
                 session["_fresh"] = True
                 session["_id"] = identifier
         return client

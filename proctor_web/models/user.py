@@ -8,6 +8,7 @@ without a schema change.
 from __future__ import annotations
 
 import enum
+import secrets
 from datetime import datetime
 
 from flask_login import UserMixin
@@ -23,6 +24,10 @@ class CourseRole(enum.StrEnum):
     STAFF = "staff"
 
 
+def new_session_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
 class User(UserMixin, TimestampMixin, Base):
     __tablename__ = "users"
 
@@ -34,6 +39,9 @@ class User(UserMixin, TimestampMixin, Base):
     is_staff: Mapped[bool] = mapped_column(default=False)
     is_active_account: Mapped[bool] = mapped_column("is_active", default=True)
     retired_at: Mapped[datetime | None]
+    #: Part of every session's user id (``get_id``): replacing it ends every session and
+    #: remember-me cookie of this user at once (logout, password change, deactivation).
+    session_token: Mapped[str] = mapped_column(String(64), default=new_session_token)
 
     memberships: Mapped[list[CourseMembership]] = relationship(
         back_populates="user", cascade="all, delete-orphan"
@@ -42,6 +50,13 @@ class User(UserMixin, TimestampMixin, Base):
     @property
     def is_active(self) -> bool:  # Flask-Login refuses inactive accounts at login
         return self.is_active_account
+
+    def get_id(self) -> str:
+        """What Flask-Login keeps in the session: the id and the current session token."""
+        return f"{self.id}:{self.session_token}"
+
+    def rotate_session_token(self) -> None:
+        self.session_token = new_session_token()
 
     def set_password(self, password: str) -> None:
         self.password_hash = generate_password_hash(password)

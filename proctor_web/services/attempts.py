@@ -253,10 +253,13 @@ def get_attempt(attempt_id: int) -> Attempt:
     return attempt
 
 
-def get_attempt_by_external_id(external_id: str) -> Attempt | None:
-    return db.session.execute(
-        select(Attempt).where(Attempt.external_id == external_id).order_by(Attempt.id.desc())
-    ).scalars().first()
+def get_attempt_by_external_id(external_id: str, backend: str | None = None) -> Attempt | None:
+    """The attempt a provider knows by ``external_id``; with ``backend``, only one of that
+    provider's exams (two providers may hand out the same id)."""
+    query = select(Attempt).where(Attempt.external_id == external_id)
+    if backend is not None:
+        query = query.join(Exam, Attempt.exam_id == Exam.id).where(Exam.backend == backend)
+    return db.session.execute(query.order_by(Attempt.id.desc())).scalars().first()
 
 
 def get_attempt_by_code(attempt_code: str) -> Attempt | None:

@@ -23,7 +23,8 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from proctor_web.backends.base import ExamData, ProctoringBackend
-from proctor_web.errors import BackendError, PermissionDenied
+from proctor_web.backends.software_secure import SoftwareSecureBackend
+from proctor_web.errors import BackendError, BackendNotConfigured, PermissionDenied
 from proctor_web.extensions import db
 from proctor_web.models import (
     Attempt,
@@ -35,6 +36,7 @@ from proctor_web.models import (
     User,
     WebhookReceipt,
 )
+from proctor_web.models.attempt import INCOMPLETE, AttemptStatus
 from proctor_web.services.obscured_ids import obscured_user_id
 
 # Delivery lives in ``outbox``; these names stay importable from here for existing callers.
@@ -276,19 +278,26 @@ def instructor_dashboard_url(
     exam = proctored[0] if exam_id is not None else None
     video: bytes | None = None
     if attempt_external_id:
+        # Only an attempt of this course's proctored exams (this provider's): a provider id
+        # from another course must not open its review video or its provider page here.
+        exam_ids = [e.id for e in proctored]
         live = db.session.execute(
-            select(Attempt.attempt_code).where(Attempt.external_id == attempt_external_id)
+            select(Attempt.attempt_code).where(Attempt.external_id == attempt_external_id,
+                                               Attempt.exam_id.in_(exam_ids))
         ).scalars().first()
         code = live or db.session.execute(
             select(AttemptHistory.attempt_code)
-            .where(AttemptHistory.external_id == attempt_external_id)
+            .where(AttemptHistory.external_id == attempt_external_id,
+                   AttemptHistory.exam_id.in_(exam_ids))
             .order_by(AttemptHistory.id.desc()).limit(1)
         ).scalar_one_or_none()
-        if code is not None:
-            review = db.session.execute(
-                select(Review).where(Review.attempt_code == code)
-            ).scalar_one_or_none()
-            video = review.encrypted_video_url if review is not None else None
+        if code is None:
+            raise NotFound(_("No attempt of this course has the provider id %(external_id)s.",
+                             external_id=repr(attempt_external_id)))
+        review = db.session.execute(
+            select(Review).where(Review.attempt_code == code)
+        ).scalar_one_or_none()
+        video = review.encrypted_video_url if review is not None else None
     elif not backend.has_dashboard:
         raise NotFound(_("%(provider)s has no instructor dashboard.",
                          provider=backend.display_name))
@@ -361,6 +370,23 @@ def handle_ready_callback(
     apply_action(attempt, Action.READY, Actor.provider(backend_name), now,
                  "provider reported the proctoring software ready")
     return True
+
+
+def rpnow_launch_applies(attempt: Attempt) -> bool:
+    """True when RPNow's launch link means something for this attempt.
+
+    Only an attempt taken under proctoring, on an exam whose backend is RPNow-class
+    (``SoftwareSecureBackend`` or a subclass), and only before the exam ends.
+    """
+    exam = attempt.exam
+    if not exam.has_backend or not attempt.taking_as_proctored:
+        return False
+    try:
+        backend = _registry().get(exam.backend)
+    except BackendNotConfigured:
+        return False
+    return isinstance(backend, SoftwareSecureBackend) and (
+        AttemptStatus(attempt.status) in INCOMPLETE)
 
 
 def handle_launch(attempt: Attempt, now: datetime) -> Attempt:

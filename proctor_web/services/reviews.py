@@ -104,8 +104,12 @@ def _live_target(attempt: Attempt) -> ReviewTarget:
                         attempt.external_id)
 
 
-def find_target_by_external_id(external_id: str) -> ReviewTarget:
-    attempt = attempts.get_attempt_by_external_id(external_id)
+def find_target_by_external_id(external_id: str, backend: str | None = None) -> ReviewTarget:
+    """The live attempt (of ``backend``'s exams first, when given) or archived one."""
+    attempt = None
+    if backend is not None:
+        attempt = attempts.get_attempt_by_external_id(external_id, backend=backend)
+    attempt = attempt or attempts.get_attempt_by_external_id(external_id)
     if attempt is not None:
         return _live_target(attempt)
     code = db.session.execute(

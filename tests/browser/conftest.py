@@ -128,6 +128,7 @@ def live_server_config(database_url: str) -> dict[str, Any]:
             "mock_exam_code": {"class": "mock_exam_code", "ready_after_seconds": 3600},
         },
         "WTF_CSRF_ENABLED": True,
+        "RATELIMIT_ENABLED": False,  # every browser signs in from 127.0.0.1
         # Short enough that pages move on by themselves within a test.
         "TIMER_POLL_SECONDS": 2,
     }
@@ -174,13 +175,33 @@ def browser():
             chromium.close()
 
 
+#: How Chromium reports a Content-Security-Policy violation in the console.
+CSP_VIOLATION = re.compile(r"Content Security Policy|Refused to (load|execute|apply|frame|"
+                           r"connect|create|evaluate)", re.I)
+
+
+def watch_csp_violations(page) -> list[str]:
+    """Every CSP violation the page (or its frames and workers) reports, as it happens."""
+    violations: list[str] = []
+
+    def on_console(message) -> None:
+        if CSP_VIOLATION.search(message.text):
+            violations.append(f"{page.url}: {message.text}")
+
+    page.on("console", on_console)
+    return violations
+
+
 @pytest.fixture
 def page(browser):
+    """A fresh page; the test fails if any page it opened reported a CSP violation."""
     context = browser.new_context(viewport={"width": 1100, "height": 900}, locale="en-US")
     context.set_default_timeout(15_000)
     page = context.new_page()
+    violations = watch_csp_violations(page)
     try:
         yield page
+        assert violations == [], "Content-Security-Policy violations:\n" + "\n".join(violations)
     finally:
         context.close()
 

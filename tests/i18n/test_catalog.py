@@ -33,6 +33,7 @@ LEARNER_FACING = (
     "proctor_web/templates/errors/", "proctor_web/templates/main/",
     "proctor_web/i18n.py", "proctor_web/templating.py",
     "proctor_web/errors.py", "proctor_web/blueprints/auth/", "proctor_web/blueprints/learner/",
+    "proctor_web/security/",
 )
 PLACEHOLDER = re.compile(r"%\((\w+)\)[sd]|\{(\w+)\}")
 

@@ -146,14 +146,19 @@ def test_provider_down_shows_a_retry_page_and_keeps_nothing(setup, sign_in, clie
     assert db.session.query(Attempt).count() == 0
 
 
+def _csp_directive(response, name: str) -> str:
+    policy = response.headers["Content-Security-Policy"]
+    return next(part.strip() for part in policy.split(";") if part.strip().startswith(name))
+
+
 def test_csp_frame_ancestors(setup, sign_in, client, app, monkeypatch):
     sign_in(setup["learner"])
     plain = client.get(f"/courses/{ENCODED}/exams/timed-1")
-    assert plain.headers["Content-Security-Policy"] == "frame-ancestors 'self'"
+    assert _csp_directive(plain, "frame-ancestors") == "frame-ancestors 'self'"
     assert plain.headers["X-Frame-Options"] == "SAMEORIGIN"
     monkeypatch.setitem(app.config, "FRAME_ANCESTORS", ["https://lms.example.org"])
     embedded = client.get(f"/courses/{ENCODED}/exams/timed-1")
-    assert embedded.headers["Content-Security-Policy"] == (
+    assert _csp_directive(embedded, "frame-ancestors") == (
         "frame-ancestors 'self' https://lms.example.org")
     assert "X-Frame-Options" not in embedded.headers
     assert '"frame_ancestors": ["https://lms.example.org"]' in embedded.get_data(as_text=True)

@@ -42,6 +42,8 @@ def test_dashboard_redirects_course_staff_with_a_signed_token(client, factory, l
     staff.set_password(PASSWORD)
     exam = factory.exam("proctored", backend="rest")
     exam.external_id = "ex-9"
+    factory.attempt(exam, factory.learner(), "submitted", external_id="att-1",
+                    started_minutes_ago=30)
     db.session.commit()
     login(staff)
 

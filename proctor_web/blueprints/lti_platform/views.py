@@ -20,6 +20,7 @@ from proctor_web.lti_proctoring import acs, oidc, start_assessment, tokens
 from proctor_web.lti_proctoring.claims import ACS_MEDIA_TYPE
 from proctor_web.lti_proctoring.messages import exam_page_url
 from proctor_web.models import Attempt, utcnow
+from proctor_web.security import headers as security_headers
 from proctor_web.services import attempts
 
 
@@ -56,16 +57,12 @@ def _no_store(response: Response) -> Response:
 def _autopost(action: str, method: str, fields: list[tuple[str, str]]) -> Response:
     """The page that carries a form on (an id_token to the tool, or the auth request back to
     ourselves): no inline script, and a policy that lets this one form go where it must."""
+    parts = urlsplit(action)
+    if parts.netloc:
+        security_headers.allow_source("form-action", f"{parts.scheme}://{parts.netloc}")
     page = render_template("lti_platform/autopost.html", action=action, method=method,
                            fields=fields)
-    response = _no_store(Response(page, mimetype="text/html"))
-    parts = urlsplit(action)
-    target = f"{parts.scheme}://{parts.netloc}" if parts.netloc else ""
-    response.headers["Content-Security-Policy"] = (
-        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
-        f"form-action 'self' {target}".rstrip() + "; base-uri 'none'"
-    )
-    return response
+    return _no_store(Response(page, mimetype="text/html"))
 
 
 @bp.route("/auth", methods=["GET", "POST"])

@@ -99,12 +99,15 @@ def _provider_client():
 def attempt_ready(external_id: str) -> Response:
     client = _provider_client()
     body = _json_body(required=False)
-    attempt = attempts.get_attempt_by_external_id(external_id)
+    attempt = (attempts.get_attempt_by_external_id(external_id, backend=client.backend)
+               or attempts.get_attempt_by_external_id(external_id))
     if attempt is None:
         raise NotFound(_("No exam attempt has the provider id %(external_id)s.",
                          external_id=repr(external_id)))
     if attempt.exam.backend != client.backend:
         raise PermissionDenied(_("This attempt belongs to another proctoring provider."))
+    if not attempt.exam.has_backend or not attempt.taking_as_proctored:
+        raise PreconditionFailed(_("The exam of this attempt is no longer proctored."))
     changed = provider_sync.handle_ready_callback(attempt, client.backend, body, utcnow())
     db.session.commit()
     return _ok(duplicate=not changed)
@@ -114,7 +117,7 @@ def attempt_ready(external_id: str) -> Response:
 def attempt_reviewed(external_id: str) -> Response:
     client = _provider_client()
     body = _json_body(required=True)
-    target = reviews.find_target_by_external_id(external_id)
+    target = reviews.find_target_by_external_id(external_id, backend=client.backend)
     if target.exam is None:
         raise PreconditionFailed(_("The exam of this attempt no longer exists."))
     if target.exam.backend != client.backend:
@@ -177,15 +180,26 @@ def rpnow_review_callback() -> Response:
     return _ok(duplicate=False, attempt_status=outcome.attempt_status)
 
 
+def _rpnow_launch_attempt(attempt_code: str) -> Attempt:
+    """The attempt this launch link may act on, else 404 (the same answer for every refusal).
+
+    Learners see their own attempt code, so the link must do nothing for an attempt whose
+    exam is not proctored by an RPNow-class backend (a REST or mock provider's system check
+    would be skipped) or whose status gives a launch no meaning.
+    """
+    attempt: Attempt | None = attempts.get_attempt_by_code(attempt_code)
+    if attempt is None or not provider_sync.rpnow_launch_applies(attempt):
+        raise NotFound(_("This exam link is not valid."))
+    return attempt
+
+
 @bp.route(
     "/api/edx_proctoring/proctoring_launch_callback/start_exam/<attempt_code>",
     methods=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"],
 )
 def rpnow_launch(attempt_code: str) -> Response:
     """The RPNow app opens this: ready to start (or, re-opened mid-exam, submitted)."""
-    attempt: Attempt | None = attempts.get_attempt_by_code(attempt_code)
-    if attempt is None:
-        raise NotFound(_("This exam link is not valid."))
+    attempt = _rpnow_launch_attempt(attempt_code)
     attempt = provider_sync.handle_launch(attempt, utcnow())
     target = attempt.exam.content_url or "/"
     db.session.commit()
