@@ -28,6 +28,9 @@ DEFAULTS: dict[str, Any] = {
     "SITE_URL": "http://127.0.0.1:5000",
     "CONTACT_EMAIL": "support@example.com",
     "LOG_LEVEL": "INFO",
+    # Request limits: larger bodies get 413, deeper JSON gets 400 (before authentication)
+    "MAX_CONTENT_LENGTH": 1024 * 1024,
+    "MAX_JSON_DEPTH": 32,
     # Sessions and embedding
     "SESSION_COOKIE_SECURE": None,  # None = Secure unless DEBUG
     "FRAME_ANCESTORS": [],
