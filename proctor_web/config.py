@@ -133,7 +133,11 @@ def build_config(
     config["DATABASE_URL"] = url = normalise_database_url(url)
     config["SQLALCHEMY_DATABASE_URI"] = url
     config["SQLALCHEMY_ECHO"] = config["SQL_ECHO"]
-    config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
+    # A pooled connection the server dropped (restart, failover, idle timeout) is replaced
+    # before use instead of failing the request that draws it, whatever else is set.
+    engine_options = dict(config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    engine_options.setdefault("pool_pre_ping", True)
+    config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options
 
     secure = config["SESSION_COOKIE_SECURE"]
     if secure is None:

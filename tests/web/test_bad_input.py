@@ -261,18 +261,21 @@ def test_out_of_range_dates_are_a_400_naming_the_field(client, world, value):
 
 
 def test_a_wrong_shape_where_text_or_a_list_is_expected_is_never_a_5xx(client, world):
+    """Lists and objects where text is expected, and text where a list or object is."""
+    code = world.rpnow_attempt.attempt_code
+    bodies: list = ["just text", {field: "text" for field in KNOWN_FIELDS}]
+    for shape in (["a", "b"], {"a": "b"}):
+        every_field = {field: shape for field in KNOWN_FIELDS}
+        bodies += [every_field, [every_field], {"status": shape, "comments": shape},
+                   {"reviewStatus": shape,
+                    "examMetaData": {"examCode": code, "ssiRecordLocator": "LOC-HOSTILE"}}]
+
     def check(route):
-        for shape in (["a", "b"], {"a": "b"}):
-            every_field = {field: shape for field in KNOWN_FIELDS}
-            for body in (every_field, [every_field],
-                         {"reviewStatus": shape, "examMetaData": {
-                             "examCode": world.rpnow_attempt.attempt_code,
-                             "ssiRecordLocator": "LOC-HOSTILE"}},
-                         {"status": shape, "comments": shape}):
-                response = send(client, world, route, json=body)
-                assert response.status_code < 500, (body, response.status_code)
-                if response.status_code >= 400 and route.is_json:
-                    refusal_detail(response)
+        for body in bodies:
+            response = send(client, world, route, json=body)
+            assert response.status_code < 500, (body, response.status_code)
+            if response.status_code >= 400 and route.is_json:
+                refusal_detail(response)
 
     on_every_route(BODY_ROUTES, check)
 
