@@ -17,7 +17,6 @@ from sqlalchemy.exc import (
     InterfaceError,
     OperationalError,
     SQLAlchemyError,
-    StatementError,
 )
 from werkzeug.exceptions import HTTPException
 
@@ -154,16 +153,12 @@ def register_error_handlers(app: Flask) -> None:
         return response
 
     @app.errorhandler(DataError)
-    @app.errorhandler(StatementError)
-    def handle_unstorable_value(error: StatementError) -> Response:
+    def handle_unstorable_value(error: DataError) -> Response:
         """A value the database cannot store got past validation: the caller's 400, not a 500.
 
         Input is validated before it reaches a query; this is the net under that rule, so a
         missed field answers a clear refusal (and is logged to be fixed) instead of a crash.
         """
-        if not isinstance(error, DataError) and not isinstance(
-                getattr(error, "orig", None), (OverflowError, ValueError)):
-            return handle_unexpected(error)
         _rollback_quietly()
         log.warning("unstorable value on %s %s: %s", request.method, request.path,
                     str(error).splitlines()[0])

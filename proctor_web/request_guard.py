@@ -105,5 +105,5 @@ def _shown(name: str) -> str:
 def _refuse_nul(text: str, where: str, field: str | None) -> None:
     if "\x00" in text:
         extra = {"field": field.replace("\x00", "\\0")[:200]} if field is not None else {}
-        raise BadRequest(_("%(where)s contains a NUL character (\\0), which is not allowed.",
+        raise BadRequest(_("%(where)s contains a NUL character, which is not allowed.",
                            where=where), **extra)

@@ -297,10 +297,11 @@ class ProctoringBackend(ABC):
             name = f"comments[{index}]"
             if not isinstance(comment, Mapping):
                 raise BadRequest(_("%(field)s must be an object.", field=name))
+            status_field, text_field = name + ".status", name + ".comment"
             if not isinstance(comment.get("status"), str):
-                raise BadRequest(_("%(field)s is missing or not text.", field=f"{name}.status"))
+                raise BadRequest(_("%(field)s is missing or not text.", field=status_field))
             if not isinstance(comment.get("comment", ""), str):
-                raise BadRequest(_("%(field)s must be text.", field=f"{name}.comment"))
+                raise BadRequest(_("%(field)s must be text.", field=text_field))
             cleaned.append(
                 {
                     "comment": comment.get("comment") or "",

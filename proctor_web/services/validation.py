@@ -56,10 +56,13 @@ def check_length(text: str, max_length: int | None, field: str) -> None:
 
 
 def _not_text(value: Any, field: str) -> BadRequest:
-    kind = "a list" if isinstance(value, list) else "an object" if isinstance(
-        value, dict) else type(value).__name__
-    return BadRequest(_("%(field)s: expected text, got %(kind)s.", field=field, kind=kind),
-                      field=field)
+    if isinstance(value, list):
+        message = _("%(field)s: expected text, got a list.", field=field)
+    elif isinstance(value, dict):
+        message = _("%(field)s: expected text, got an object.", field=field)
+    else:
+        message = _("%(field)s: expected text.", field=field)
+    return BadRequest(message, field=field)
 
 
 def parse_bool(value: Any, field: str) -> bool:

@@ -153,3 +153,25 @@ def test_a_connection_lost_in_the_middle_of_a_request_is_a_503(committed_pg_app,
     assert_unavailable(response, json=is_json)
     # The broken connection was discarded: the next request is served normally.
     assert client.get(TIMER).status_code == 200
+
+
+@pytest.mark.postgresql_only
+@pytest.mark.parametrize(("path", "is_json"), [("/api/probe", True), ("/probe", False)])
+def test_a_value_the_database_refuses_is_a_400_not_a_500(committed_pg_app, path, is_json):
+    """The net under validation: PostgreSQL's DataError (here an integer out of range)."""
+    from sqlalchemy import text
+
+    app = committed_pg_app
+
+    def store_a_huge_integer() -> str:
+        db.session.execute(text("SELECT CAST(:value AS integer)"), {"value": 2**40})
+        return "stored"
+
+    app.add_url_rule(path, "probe", store_a_huge_integer)
+    response = app.test_client().get(path)
+    assert response.status_code == 400
+    if is_json:
+        assert "out of range" in response.json["detail"]
+    else:
+        page = response.get_data(as_text=True)
+        assert "out of range" in page and "Traceback" not in page
