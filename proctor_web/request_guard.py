@@ -33,6 +33,10 @@ def init_request_guard(app: Flask) -> None:
 def refuse_hostile_input() -> None:
     _refuse_nul(request.path, _("The address"), None)
     _refuse_ids_beyond_columns(request.view_args or {})
+    credentials = request.authorization  # Basic credentials are base64: NUL fits inside
+    if credentials is not None and credentials.type == "basic":
+        _refuse_nul(f"{credentials.username}{credentials.password}",
+                    _("The Authorization header"), None)
     for key, value in request.args.items(multi=True):
         _refuse_nul(key + value, _("The query parameter %(name)s", name=_shown(key)), key)
     if request.mimetype in _FORM_TYPES:

@@ -6,6 +6,7 @@ staff and carries the provider token and RPNow secret, so input reaches the view
 
 from __future__ import annotations
 
+import base64
 import json
 
 import pytest
@@ -120,6 +121,9 @@ def test_nul_on_the_anonymous_endpoints_named_by_the_fuzzer(client, app):
         400, "NUL")
     assert_refused(client.get(
         "/api/edx_proctoring/proctoring_launch_callback/start_exam/abc%00def"), 400, "NUL")
+    basic = base64.b64encode(b"client\x00id:secret").decode()
+    assert_refused(client.post("/oauth2/access_token", data={"grant_type": "client_credentials"},
+                               headers={"Authorization": f"Basic {basic}"}), 400, "NUL")
 
 
 # Integers that do not fit -----------------------------------------------------------------

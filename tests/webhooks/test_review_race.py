@@ -27,10 +27,10 @@ ATTEMPTS = 10
 REVIEWERS = 5  # concurrent reviews per attempt: 50 requests in all
 
 
-@pytest.fixture
-def race_app(db_backend, postgres_available) -> Iterator:
+@pytest.fixture(params=[True, False], ids=["updates-allowed", "updates-off"])
+def race_app(request, db_backend, postgres_available) -> Iterator:
     with scratch_database(db_backend, Path(), "proctor_review_race", postgres_available) as url:
-        app = create_app(app_config(url))
+        app = create_app(app_config(url, ALLOW_REVIEW_UPDATES=request.param))
         now = utcnow()
         try:
             with app.app_context():
@@ -96,17 +96,25 @@ def test_concurrent_first_reviews_never_fail(race_app):
         for thread in threads:
             thread.join(timeout=60)
 
-    failures = [o for o in outcomes if o[1] != 200]
-    print(f"\nconcurrent first reviews: {len(outcomes)} requests, {len(failures)} failed")
+    updates = app.config["ALLOW_REVIEW_UPDATES"]
+    server_errors = [o for o in outcomes if o[1] >= 500]
+    print(f"\nconcurrent first reviews: {len(outcomes)} requests, {len(server_errors)} 5xx")
     assert len(outcomes) == ATTEMPTS * REVIEWERS
-    assert failures == []
+    assert server_errors == []
+    losers = REVIEWERS - 1
     with app.app_context():
         for external_id in app.config["race_external_ids"]:
-            mine = [o[2] for o in outcomes if o[0] == external_id]
-            # Exactly one stored the first review; the others updated it, in some order.
-            assert sorted(r["updated"] for r in mine) == [False] + [True] * (REVIEWERS - 1)
-            assert {r["attempt_status"] for r in mine} == {"verified"}
+            mine = sorted((o[1], o[2].get("updated", o[2].get("detail"))) for o in outcomes
+                          if o[0] == external_id)
+            if updates:
+                # One stored the first review; the others updated it, in some order.
+                assert mine == [(200, False)] + [(200, True)] * losers
+            else:
+                # The losers are refused exactly as a later review is when updates are off.
+                assert mine[0] == (200, False)
+                assert [status for status, _ in mine[1:]] == [400] * losers
+                assert all("already exists" in detail for _, detail in mine[1:])
         assert _count(Review) == ATTEMPTS
-        assert _count(ReviewHistory) == ATTEMPTS * (REVIEWERS - 1)
-        assert _count(ReviewComment) == ATTEMPTS * REVIEWERS
+        assert _count(ReviewHistory) == (ATTEMPTS * losers if updates else 0)
+        assert _count(ReviewComment) == ATTEMPTS * (REVIEWERS if updates else 1)
         db.session.remove()
