@@ -27,7 +27,9 @@ _NOT_A_BRACKET = re.compile(rb"[^\[\]{}]")
 
 
 def init_request_guard(app: Flask) -> None:
-    app.before_request(refuse_hostile_input)
+    # First of all before-request hooks (CSRF, rate limits, sign-in): refusing malformed
+    # input costs nothing, and no later hook should have to parse it.
+    app.before_request_funcs.setdefault(None, []).insert(0, refuse_hostile_input)
 
 
 def refuse_hostile_input() -> None:

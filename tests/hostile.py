@@ -18,6 +18,7 @@ import pytest
 from proctor_web import create_app
 from proctor_web.backends.software_secure import SoftwareSecureBackend
 from proctor_web.extensions import db
+from proctor_web.models import utcnow
 from proctor_web.services import allowances, oauth
 from tests.conftest import TEST_BACKENDS, make_sign_in
 
@@ -148,9 +149,8 @@ def world(app, client, factory, now, rpnow_backend) -> World:
     oauth.create_client("hostile-provider", "mock", now, client_id="hostile-client",
                         client_secret=PROVIDER_SECRET)
     db.session.commit()
-    token = client.post("/oauth2/access_token", data={
-        "grant_type": "client_credentials", "client_id": "hostile-client",
-        "client_secret": PROVIDER_SECRET}).json["access_token"]
+    # Requests check the token against the real clock, not the fixed test ``now``.
+    token = oauth.issue_token("hostile-client", PROVIDER_SECRET, utcnow()).access_token
     make_sign_in(app, client)(staff)
     values = {
         "course_id": proctored.course_id, "content_id": proctored.content_id,
