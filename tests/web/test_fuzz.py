@@ -1,11 +1,12 @@
-"""Property: whatever a client sends to a JSON endpoint or a webhook, the answer is not a 5xx.
+"""Property: whatever a client sends to a JSON endpoint, a webhook or a page, it is not a 5xx.
 
 Hypothesis generates bodies (JSON of any shape, forms, raw text), query strings and path
 values, mixing hostile values (NUL, huge numbers, odd dates, deep-ish nesting, wrong types)
 with real ids and words the endpoints expect, so examples get past validation into the
 services. Each example goes to every JSON route of ``app.url_map`` as signed-in staff, as a
-signed-in learner and anonymously; staff requests also carry the provider's bearer token and
-an RPNow signature (or callback secret), so callbacks are fuzzed past authentication.
+signed-in learner and anonymously (and to every page and form as staff); staff requests also
+carry the provider's bearer token and an RPNow signature (or callback secret), so callbacks
+are fuzzed past authentication.
 
 The figures (requests sent, 5xx seen) are printed at the end of each run.
 """
@@ -26,6 +27,8 @@ from tests.conftest import make_sign_in
 from tests.hostile import KNOWN_FIELDS, ROUTES, RPNOW_SETTINGS, Route, World
 
 FUZZ_ROUTES = [r for r in ROUTES if r.is_json]
+#: People's pages and forms, fuzzed as staff too (signing out would end the pass early).
+PAGE_ROUTES = [r for r in ROUTES if not r.is_json and r.endpoint != "auth.logout"]
 RPNOW_REVIEW = "/api/edx_proctoring/proctoring_review_callback/"
 EXAMPLES = 12  # per auth mode and database; each example is sent to every JSON route
 
@@ -107,8 +110,10 @@ def _send(client, world: World, route: Route, request: dict[str, Any], authed: b
     return response
 
 
-@pytest.mark.parametrize("caller", ["staff", "learner", "anonymous"])
-def test_no_input_makes_a_json_endpoint_answer_5xx(app, client, world, caller, capsys):
+@pytest.mark.parametrize(("caller", "surface"), [
+    ("staff", "json"), ("learner", "json"), ("anonymous", "json"), ("staff", "page")])
+def test_no_input_makes_an_endpoint_answer_5xx(app, client, world, caller, surface, capsys):
+    routes = FUZZ_ROUTES if surface == "json" else PAGE_ROUTES
     sign_in = make_sign_in(app, client)
     sign_in({"staff": world.staff, "learner": world.learner, "anonymous": None}[caller])
     statuses: Counter[int] = Counter()
@@ -118,7 +123,7 @@ def test_no_input_makes_a_json_endpoint_answer_5xx(app, client, world, caller, c
               suppress_health_check=list(HealthCheck))
     @given(request=requests(world))
     def every_route(request: dict[str, Any]) -> None:
-        for route in FUZZ_ROUTES:
+        for route in routes:
             try:
                 status = _send(client, world, route, request, caller != "anonymous").status_code
             except Exception as error:  # noqa: BLE001  (under TESTING the app re-raises 500s)
@@ -135,7 +140,7 @@ def test_no_input_makes_a_json_endpoint_answer_5xx(app, client, world, caller, c
     finally:
         sent = sum(statuses.values()) + len([e for e in server_errors if "raised" in e])
         with capsys.disabled():
-            print(f"\nfuzz ({caller}, {len(FUZZ_ROUTES)} routes): {sent} requests, "
+            print(f"\nfuzz ({caller}, {len(routes)} {surface} routes): {sent} requests, "
                   f"{len(server_errors)} 5xx; answers {dict(sorted(statuses.items()))}")
     assert server_errors == []
     # The fuzz must reach past authentication, not only collect refusals at the door.
