@@ -19,6 +19,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     _init_test_clock(app)
     _init_extensions(app)
     _init_backends(app)
+    _init_request_guard(app)
     _register_blueprints(app)
     _register_error_handlers(app)
     _init_security(app)
@@ -84,6 +85,15 @@ def _init_backends(app: Flask) -> None:
     )
     # Outbox rows (provider events, emails) are delivered once their transaction commits.
     provider_sync.init_app(app)
+
+
+def _init_request_guard(app: Flask) -> None:
+    """Hostile-input checks, run before every view."""
+    from proctor_web.request_guard import init_request_guard
+    from proctor_web.services.validation import install_column_length_check
+
+    init_request_guard(app)
+    install_column_length_check()
 
 
 def _register_blueprints(app: Flask) -> None:

@@ -28,6 +28,9 @@ DEFAULTS: dict[str, Any] = {
     "SITE_URL": "http://127.0.0.1:5000",
     "CONTACT_EMAIL": "support@example.com",
     "LOG_LEVEL": "INFO",
+    # Request limits: larger bodies get 413, deeper JSON gets 400 (before authentication)
+    "MAX_CONTENT_LENGTH": 1024 * 1024,
+    "MAX_JSON_DEPTH": 32,
     # Sessions and embedding
     "SESSION_COOKIE_SECURE": None,  # None = Secure unless DEBUG
     "FRAME_ANCESTORS": [],
@@ -143,7 +146,11 @@ def build_config(
     config["DATABASE_URL"] = url = normalise_database_url(url)
     config["SQLALCHEMY_DATABASE_URI"] = url
     config["SQLALCHEMY_ECHO"] = config["SQL_ECHO"]
-    config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
+    # A pooled connection the server dropped (restart, failover, idle timeout) is replaced
+    # before use instead of failing the request that draws it, whatever else is set.
+    engine_options = dict(config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    engine_options.setdefault("pool_pre_ping", True)
+    config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options
 
     secure = config["SESSION_COOKIE_SECURE"]
     if secure is None:

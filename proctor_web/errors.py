@@ -8,14 +8,25 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, Response, jsonify, render_template, request
+from flask import Flask, Response, g, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import (
+    DataError,
+    DisconnectionError,
+    InterfaceError,
+    OperationalError,
+    SQLAlchemyError,
+)
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
 
 JSON_PREFIXES = ("/api/", "/oauth2/", "/csrf/", "/webhooks/")
+
+#: What a client is told to wait when the database is unreachable (connection lost,
+#: server restarting, SQLite busy): long enough for a pool reconnect or a failover.
+DATABASE_RETRY_AFTER_SECONDS = 5
 
 
 class ProctorError(Exception):
@@ -126,6 +137,40 @@ def register_error_handlers(app: Flask) -> None:
             response.headers["Allow"] = ", ".join(valid_methods)
         return response
 
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(InterfaceError)
+    @app.errorhandler(DisconnectionError)
+    def handle_database_unavailable(error: Exception) -> Response:
+        """Connection lost or refused mid-request: 503 and a hint to retry, no traceback."""
+        _rollback_quietly()
+        log.warning("database unavailable on %s %s: %s", request.method, request.path,
+                    str(error).splitlines()[0] if str(error) else type(error).__name__)
+        # The page must not touch the database again: render it for an anonymous visitor.
+        g._login_user = _anonymous_user()
+        response = _respond(503, _("The database is unavailable for a moment. "
+                                   "Please try again in a few seconds."))
+        response.headers["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
+        return response
+
+    @app.errorhandler(DataError)
+    def handle_unstorable_value(error: DataError) -> Response:
+        """A value the database cannot store got past validation: the caller's 400, not a 500.
+
+        Input is validated before it reaches a query; this is the net under that rule, so a
+        missed field answers a clear refusal (and is logged to be fixed) instead of a crash.
+        """
+        _rollback_quietly()
+        log.warning("unstorable value on %s %s: %s", request.method, request.path,
+                    str(error).splitlines()[0])
+        return _respond(400, _("A value in the request is out of range or cannot be "
+                               "stored (for example a number too large or text too long)."))
+
+    def _rollback_quietly() -> None:
+        try:
+            db.session.rollback()
+        except SQLAlchemyError:  # the connection is gone; the pool discards it
+            log.debug("rollback after a database error failed too", exc_info=True)
+
     @app.errorhandler(Exception)
     def handle_unexpected(error: Exception) -> Response:
         db.session.rollback()
@@ -133,3 +178,9 @@ def register_error_handlers(app: Flask) -> None:
             raise error
         log.exception("unexpected error on %s %s", request.method, request.path)
         return _respond(500, _("Something went wrong on our side. It has been logged."))
+
+
+def _anonymous_user() -> Any:
+    from proctor_web.extensions import login_manager
+
+    return login_manager.anonymous_user()

@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 from flask_babel import gettext as _
 
 from proctor_web.errors import BackendError, BadRequest
+from proctor_web.services.validation import MAX_DB_INTEGER
 
 
 class BackendSettingsError(BackendError):
@@ -297,21 +298,25 @@ class ProctoringBackend(ABC):
                 choices=", ".join(REVIEW_STATUSES), value=repr(status),
             ))
         comments = payload.get("comments", [])
-        if comments is None:
-            comments = []
         if not isinstance(comments, list):
             raise BadRequest(_("'%(field)s' must be a list.", field="comments"))
         cleaned: list[dict[str, Any]] = []
         for index, comment in enumerate(comments):
+            name = f"comments[{index}]"
             if not isinstance(comment, Mapping):
-                raise BadRequest(_("%(field)s must be an object.", field=f"comments[{index}]"))
+                raise BadRequest(_("%(field)s must be an object.", field=name))
+            status_field, text_field = name + ".status", name + ".comment"
+            if not isinstance(comment.get("status"), str):
+                raise BadRequest(_("%(field)s is missing or not text.", field=status_field))
+            if not isinstance(comment.get("comment", ""), str):
+                raise BadRequest(_("%(field)s must be text.", field=text_field))
             cleaned.append(
                 {
-                    "comment": str(comment.get("comment") or ""),
-                    "status": str(comment.get("status") or ""),
-                    "start": _seconds(comment.get("start"), f"comments[{index}].start"),
-                    "stop": _seconds(comment.get("stop"), f"comments[{index}].stop"),
-                    "duration": _seconds(comment.get("duration"), f"comments[{index}].duration"),
+                    "comment": comment.get("comment") or "",
+                    "status": comment["status"],
+                    "start": seconds_field(comment.get("start"), f"{name}.start"),
+                    "stop": seconds_field(comment.get("stop"), f"{name}.stop"),
+                    "duration": seconds_field(comment.get("duration"), f"{name}.duration"),
                 }
             )
         reviewed_by = payload.get("reviewed_by")
@@ -382,13 +387,20 @@ class ProctoringBackend(ABC):
         }
 
 
-def _seconds(value: Any, name: str) -> int:
-    """Comment times default to 0, as the contract makes them optional."""
+def seconds_field(value: Any, name: str) -> int:
+    """A comment time in whole seconds; absent is 0, as the contracts make them optional.
+
+    Stored in an integer column, so anything outside 0..2**31-1 (or not finite) is refused.
+    """
     if value in (None, ""):
         return 0
-    if isinstance(value, bool):
-        raise BadRequest(_("%(field)s must be a number of seconds.", field=name))
+    refused = BadRequest(_("%(field)s must be a number of seconds.", field=name))
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise refused
     try:
-        return int(float(value))
-    except (TypeError, ValueError):
-        raise BadRequest(_("%(field)s must be a number of seconds.", field=name)) from None
+        seconds = int(float(value))
+    except (ValueError, OverflowError):
+        raise refused from None
+    if not 0 <= seconds <= MAX_DB_INTEGER:
+        raise refused
+    return seconds

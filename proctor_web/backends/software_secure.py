@@ -27,6 +27,7 @@ from proctor_web.backends.base import (
     ProviderUnavailable,
     RegistrationRefused,
     SilentAttemptEvents,
+    seconds_field,
 )
 from proctor_web.errors import BadRequest, WebhookAuthError
 
@@ -209,25 +210,33 @@ class SoftwareSecureBackend(SilentAttemptEvents, ProctoringBackend):
         if not isinstance(payload, Mapping):
             raise BadRequest("The review must be a JSON object.")
         status = payload.get("reviewStatus")
-        if status not in FROM_RPNOW:
+        if not isinstance(status, str) or status not in FROM_RPNOW:
             raise BadRequest(
-                f"reviewStatus must be one of {', '.join(FROM_RPNOW)}, got {status!r}."
+                f"reviewStatus must be one of {', '.join(FROM_RPNOW)}, got {status!r:.80}."
             )
         comments: list[dict[str, Any]] = []
         for group in ("webCamComments", "desktopComments"):
-            entries = payload.get(group) or []
+            # Absent means no comments; an explicit null or any non-list is a broken review.
+            entries = payload.get(group, [])
             if not isinstance(entries, list):
-                raise BadRequest(f"{group} must be a list.")
+                raise BadRequest(f"{group} must be a list, got {type(entries).__name__}.")
             for index, entry in enumerate(entries):
+                name = f"{group}[{index}]"
                 if not isinstance(entry, Mapping):
-                    raise BadRequest(f"{group}[{index}] must be an object.")
+                    raise BadRequest(f"{name} must be an object.")
+                event_status = entry.get("eventStatus")
+                if not isinstance(event_status, str):
+                    raise BadRequest(f"{name}.eventStatus is missing or not text.")
+                text = entry.get("comments")
+                if text is not None and not isinstance(text, str):
+                    raise BadRequest(f"{name}.comments must be text.")
                 comments.append(
                     {
-                        "comment": str(entry.get("comments") or ""),
-                        "status": str(entry.get("eventStatus") or ""),
-                        "start": _int(entry.get("eventStart")),
-                        "stop": _int(entry.get("eventFinish")),
-                        "duration": _int(entry.get("duration")),
+                        "comment": text or "",
+                        "status": event_status,
+                        "start": seconds_field(entry.get("eventStart"), f"{name}.eventStart"),
+                        "stop": seconds_field(entry.get("eventFinish"), f"{name}.eventFinish"),
+                        "duration": seconds_field(entry.get("duration"), f"{name}.duration"),
                     }
                 )
         raw = {key: value for key, value in payload.items() if key != "videoReviewLink"}
@@ -280,11 +289,3 @@ class SoftwareSecureBackend(SilentAttemptEvents, ProctoringBackend):
         """Only the RPNow browser, opened through the launch callback, carries the cookie."""
         return not request_cookies.get(LAUNCH_COOKIE)
 
-
-def _int(value: Any) -> int:
-    if value in (None, "") or isinstance(value, bool):
-        return 0
-    try:
-        return int(float(value))
-    except (TypeError, ValueError):
-        raise BadRequest(f"comment times must be numbers, got {value!r}.") from None

@@ -18,6 +18,8 @@ from proctor_web.extensions import db
 from proctor_web.models import Course, Exam, ExamType, ReviewPolicy, ReviewPolicyHistory, User
 from proctor_web.services import courses, provider_sync, timing
 from proctor_web.services.validation import (
+    column_length,
+    optional_text,
     parse_bool,
     parse_datetime,
     parse_positive_int,
@@ -67,8 +69,8 @@ def clean_exam_fields(data: Mapping[str, Any], *, partial: bool) -> dict[str, An
         cleaned["backend"] = name
     for text_field in ("external_id", "content_url"):
         if text_field in data:
-            value = data.get(text_field)
-            cleaned[text_field] = str(value) if value not in (None, "") else None
+            cleaned[text_field] = optional_text(data.get(text_field), text_field,
+                                                max_length=column_length(Exam, text_field))
     if cleaned.get("content_url") and not str(cleaned["content_url"]).startswith(
         ("https://", "http://", "/")
     ):

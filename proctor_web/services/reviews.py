@@ -26,6 +26,7 @@ from typing import Any
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 
 from proctor_web.backends.base import REVIEW_STATUSES, NormalisedReview, ProctoringBackend
 from proctor_web.errors import BadRequest, NotFound, PreconditionFailed
@@ -164,6 +165,41 @@ def _action_for(
     return Action.REQUIRE_SECOND_REVIEW
 
 
+def _fill_review(
+    stored: Review, target: ReviewTarget, exam: Exam, reviewer: User | None,
+    backend: ProctoringBackend, review: NormalisedReview, now: datetime,
+) -> None:
+    stored.review_status = STORED_STATUS[review.status]
+    stored.is_attempt_active = target.attempt is not None
+    stored.student_id = target.user_id
+    stored.exam_id = exam.id
+    stored.reviewed_by_id = reviewer.id if reviewer else None
+    stored.raw_data = json.dumps(review.payload or {}, sort_keys=True, default=str)
+    if review.video_url:
+        stored.encrypted_video_url = backend.encrypt_video_url(review.video_url)
+    stored.modified = now
+
+
+def _insert_first_review(
+    target: ReviewTarget, exam: Exam, reviewer: User | None, backend: ProctoringBackend,
+    review: NormalisedReview, now: datetime,
+) -> Review | None:
+    """Insert the attempt's first review; None if a concurrent request inserted it first.
+
+    The unique attempt code decides the race; the savepoint keeps the rest of this
+    transaction (the callback receipt) usable after losing it.
+    """
+    candidate = Review(attempt_code=target.attempt_code, created=now)
+    _fill_review(candidate, target, exam, reviewer, backend, review, now)
+    try:
+        with db.session.begin_nested():
+            db.session.add(candidate)
+    except IntegrityError:
+        log.info("a concurrent first review of %s won; this one updates it", target.attempt_code)
+        return None
+    return candidate
+
+
 def record_review(
     target: ReviewTarget,
     backend: ProctoringBackend,
@@ -183,12 +219,6 @@ def record_review(
     if review.status not in REVIEW_STATUSES:
         raise BadRequest(_("Unknown review status %(status)s.", status=repr(review.status)))
 
-    existing = get_review(target.attempt_code)
-    if existing is not None and not current_app.config["ALLOW_REVIEW_UPDATES"]:
-        raise BadRequest(
-            _("A review for attempt %(code)s already exists and updates are off.",
-              code=target.attempt_code)
-        )
     reviewer = None
     if review.reviewed_by:
         reviewer = db.session.execute(
@@ -198,21 +228,25 @@ def record_review(
             log.warning("review of %s names non-staff reviewer %s", target.attempt_code,
                         reviewer.username)
 
+    existing = get_review(target.attempt_code)
+    stored: Review | None = None
     if existing is None:
-        stored = Review(attempt_code=target.attempt_code, created=now)
-        db.session.add(stored)
-    else:
+        stored = _insert_first_review(target, exam, reviewer, backend, review, now)
+        if stored is None:
+            # Another request stored the first review between our read and our insert:
+            # this one is now a second review of the same attempt, handled as such.
+            existing = get_review(target.attempt_code)
+            if existing is None:
+                raise PreconditionFailed(_("The review could not be stored; send it again."))
+    if existing is not None:
+        if not current_app.config["ALLOW_REVIEW_UPDATES"]:
+            raise BadRequest(
+                _("A review for attempt %(code)s already exists and updates are off.",
+                  code=target.attempt_code)
+            )
         _archive(existing, "update", now)
         stored = existing
-    stored.review_status = STORED_STATUS[review.status]
-    stored.is_attempt_active = target.attempt is not None
-    stored.student_id = target.user_id
-    stored.exam_id = exam.id
-    stored.reviewed_by_id = reviewer.id if reviewer else None
-    stored.raw_data = json.dumps(review.payload or {}, sort_keys=True, default=str)
-    if review.video_url:
-        stored.encrypted_video_url = backend.encrypt_video_url(review.video_url)
-    stored.modified = now
+        _fill_review(stored, target, exam, reviewer, backend, review, now)
     db.session.flush()
     for comment in review.comments:
         db.session.add(

@@ -19,7 +19,7 @@ from proctor_web.errors import BadRequest, PermissionDenied
 from proctor_web.extensions import db
 from proctor_web.models import utcnow
 from proctor_web.services import courses, exams, learner
-from proctor_web.services.validation import parse_bool, parse_int
+from proctor_web.services.validation import optional_text, parse_bool, parse_int
 from proctor_web.templating import current_locale
 
 V1 = "/v1/proctored_exam"
@@ -143,9 +143,11 @@ def review_policy(exam_id: int) -> Response:
 @bp.route(f"{V1}/active_exams_for_user", methods=["GET"])
 @login_required
 def active_exams_for_user() -> Response:
-    course_id = request.args.get("course_id") or (request.get_json(silent=True) or {}).get(
-        "course_id")
-    user_id = request.args.get("user_id") or (request.get_json(silent=True) or {}).get("user_id")
+    body = request.get_json(silent=True)
+    body = body if isinstance(body, dict) else {}
+    course_id = optional_text(request.args.get("course_id") or body.get("course_id"),
+                              "course_id")
+    user_id = request.args.get("user_id") or body.get("user_id")
     if not course_id:
         raise BadRequest(_("%(field)s: this field is required.", field="course_id"),
                          field="course_id")
