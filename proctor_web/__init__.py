@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from typing import Any
 
@@ -19,6 +18,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     _init_extensions(app)
     _init_backends(app)
     _register_blueprints(app)
+    _init_operations(app)
     _register_error_handlers(app)
     _register_cli(app)
     _register_template_helpers(app)
@@ -32,10 +32,9 @@ def _configure(app: Flask, overrides: Mapping[str, Any] | None) -> None:
 
 
 def _configure_logging(app: Flask) -> None:
-    level = getattr(logging, str(app.config["LOG_LEVEL"]).upper(), logging.INFO)
-    logging.getLogger("proctor_web").setLevel(level)
-    if not logging.getLogger().handlers and not app.config["TESTING"]:
-        logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from proctor_web.ops.logs import configure_logging
+
+    configure_logging(app)
 
 
 def _init_extensions(app: Flask) -> None:
@@ -89,6 +88,13 @@ def _register_blueprints(app: Flask) -> None:
     csrf.exempt(lti_bp)
     for blueprint in (auth_bp, main_bp, learner_bp, api_bp, instructor_bp, webhooks_bp, lti_bp):
         app.register_blueprint(blueprint)
+
+
+def _init_operations(app: Flask) -> None:
+    """Health, readiness, metrics, request ids and logs, trusted proxies, the API document."""
+    from proctor_web import ops
+
+    ops.init_app(app)
 
 
 def _register_error_handlers(app: Flask) -> None:
