@@ -1,4 +1,5 @@
-"""Running proctor_web in production: health, readiness, metrics, request logs, proxies.
+"""Running proctor_web in production: health, readiness, metrics, request logs, proxies, and
+the OpenAPI document.
 
 ``init_app`` is called once by ``create_app``; like the rest of the factory it does no I/O.
 """
@@ -19,6 +20,7 @@ PROXY_FIX_KEYS = {
 
 
 def init_app(app: Flask) -> None:
+    from proctor_web import openapi
     from proctor_web.extensions import csrf
     from proctor_web.ops import health, logs, metrics
 
@@ -26,6 +28,7 @@ def init_app(app: Flask) -> None:
     metrics.init_app(app)
     csrf.exempt(health.bp)
     app.register_blueprint(health.bp)
+    openapi.init_app(app)
     trust_proxies(app)
 
 
