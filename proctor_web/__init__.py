@@ -66,9 +66,15 @@ def _migrations_dir() -> str:
 
 def _init_backends(app: Flask) -> None:
     from proctor_web.backends import BackendRegistry
+    from proctor_web.backends.base import BackendSettingsError
+    from proctor_web.config import BackendConfigError
     from proctor_web.services import provider_sync
 
-    app.extensions["proctor_backends"] = BackendRegistry(app.config["BACKENDS"])
+    try:
+        app.extensions["proctor_backends"] = BackendRegistry(app.config["BACKENDS"])
+    except BackendSettingsError as error:
+        # A configuration error like any other: one line from `flask` and gunicorn.
+        raise BackendConfigError(error.message) from error
     # Outbox rows (provider events, emails) are delivered once their transaction commits.
     provider_sync.init_app(app)
 

@@ -19,6 +19,8 @@ import click
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
+from proctor_web.backends.base import BackendSettingsError
+
 ENV_PREFIX = "PROCTOR_"
 
 #: The keys an operator may set, with their defaults. ``None`` means "no default".
@@ -87,6 +89,15 @@ class ConfigError(click.ClickException, RuntimeError):
     A ``ClickException`` so that the ``flask`` command prints it as one ``Error:`` line, and a
     ``RuntimeError`` so that gunicorn (which prints those from its start-up hooks) does too.
     """
+
+
+class BackendConfigError(ConfigError, BackendSettingsError):
+    """A backend's settings are wrong: printed as one line like any configuration error, and
+    still the ``BackendSettingsError`` that callers of the backends expect."""
+
+    def __init__(self, message: str) -> None:
+        ConfigError.__init__(self, message)
+        self.extra: dict[str, Any] = {}
 
 
 def _parse(key: str, raw: str, default: Any) -> Any:

@@ -128,3 +128,13 @@ def test_gunicorn_stops_before_forking_when_the_database_does_not_answer():
     assert "Booting worker" not in result.stderr
     assert any(line.startswith("Error: database postgresql+psycopg://postgres@127.0.0.1:1/")
                for line in _error_lines(result))
+
+
+def test_a_backend_settings_error_is_one_line_too():
+    result = _flask("proctor", "sweep", env={
+        **BASE_ENV, "PROCTOR_BACKENDS": '{"DEFAULT": "rest", "rest": {}}'})
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert _error_lines(result) == [
+        "Error: Backend 'rest' needs the setting(s) base_url, client_id, client_secret "
+        "in PROCTOR_BACKENDS."]
