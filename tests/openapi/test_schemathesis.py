@@ -29,7 +29,8 @@ NOT_FUZZED = {"ops.readyz"}
 MUST_SUCCEED = {"api.get_attempt", "api.timer_payload", "api.exam_get", "api.exam_list",
                 "api.attempts_grouped", "api.allowance_list", "api.proctoring_settings",
                 "api.retire_user", "webhooks.attempt_ready", "learner.csrf_token"}
-#: Bad-input 500s schemathesis found, left to the helper fixing bad input (see the report):
+#: Bad-input 500s schemathesis found, left to the work on issue 8 ("Bad input must never be a
+#: 500"), which is fixing them:
 #: a JSON ``exam_id`` beyond PostgreSQL's integer range is looked up as is, and PostgreSQL
 #: refuses the query (NumericValueOutOfRange) instead of the view answering 400/404.
 KNOWN_BAD_INPUT_500S = {
@@ -175,8 +176,8 @@ def test_no_server_errors_and_answers_conform_to_the_document(app, world):
 
 @pytest.mark.postgresql_only
 @pytest.mark.parametrize("label", sorted(KNOWN_BAD_INPUT_500S))
-@pytest.mark.xfail(reason="bad-input 500 (issue 10 item 6 / the bad-input work in progress): an "
-                          "id beyond PostgreSQL's integer range in the body reaches the database "
+@pytest.mark.xfail(reason="issue 8, 'Bad input must never be a 500' (being fixed): an id beyond "
+                          "PostgreSQL's integer range in the body reaches the database "
                           "(NumericValueOutOfRange)", strict=False)
 def test_known_bad_input_500s_are_fixed(app, world, db_backend, label):
     failures, _ = fuzz(app, world, only={label})
