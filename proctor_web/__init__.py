@@ -17,6 +17,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     _configure_logging(app)
     _init_extensions(app)
     _init_backends(app)
+    _register_url_converters(app)
     _register_blueprints(app)
     _init_operations(app)
     _register_error_handlers(app)
@@ -77,6 +78,12 @@ def _init_backends(app: Flask) -> None:
         raise BackendConfigError(error.message) from error
     # Outbox rows (provider events, emails) are delivered once their transaction commits.
     provider_sync.init_app(app)
+
+
+def _register_url_converters(app: Flask) -> None:
+    from proctor_web.routing import DatabaseIdConverter
+
+    app.url_map.converters["int"] = DatabaseIdConverter
 
 
 def _register_blueprints(app: Flask) -> None:

@@ -17,14 +17,13 @@ from proctor_web import __version__
 from proctor_web.errors import JSON_PREFIXES
 from proctor_web.openapi.operations import OPERATIONS, Operation
 from proctor_web.openapi.schemas import COMPONENTS, ref
+from proctor_web.routing import MAX_DATABASE_ID
 
 #: JSON endpoints that live outside the JSON path prefixes.
 JSON_ENDPOINTS_ELSEWHERE = frozenset({"ops.healthz", "ops.readyz"})
 IGNORED_METHODS = frozenset({"HEAD", "OPTIONS"})
 _VARIABLE = re.compile(r"<(?:(?P<converter>[a-zA-Z_][a-zA-Z0-9_]*)(?:\((?P<args>.*?)\))?:)?"
                        r"(?P<name>[a-zA-Z_][a-zA-Z0-9_]*)>")
-#: Ids are PostgreSQL integers.
-MAX_ID = 2**31 - 1
 
 SECURITY_SCHEMES = {
     "sessionCookie": {"type": "apiKey", "in": "cookie", "name": "session",
@@ -81,7 +80,7 @@ def stale(app: Flask) -> list[str]:
 
 def _path_parameter(converter: str | None, args: str | None, name: str) -> dict[str, Any]:
     if converter == "int":
-        schema: dict[str, Any] = {"type": "integer", "minimum": 0, "maximum": MAX_ID}
+        schema: dict[str, Any] = {"type": "integer", "minimum": 0, "maximum": MAX_DATABASE_ID}
     elif converter == "path":
         schema = {"type": "string", "minLength": 1}
     elif converter == "any":

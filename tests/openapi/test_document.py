@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
 from flask import jsonify
 
 from proctor_web import create_app
+from proctor_web.extensions import db
 from proctor_web.openapi.document import json_rules, methods_of, stale, undocumented
+from tests.conftest import make_sign_in
 
 
 def test_every_json_route_is_documented_with_its_methods(app):
@@ -65,3 +68,21 @@ def test_an_entry_for_a_route_that_is_gone_is_caught(monkeypatch):
     monkeypatch.setitem(operations.OPERATIONS, "api.removed_long_ago",
                         {"get": operations.OPERATIONS["ops.healthz"]["get"]})
     assert stale(app) == ["GET api.removed_long_ago"]
+
+
+@pytest.mark.parametrize("path", [
+    "/api/edx_proctoring/v1/proctored_exam/attempt/2147483648",
+    "/api/edx_proctoring/v1/proctored_exam/exam/exam_id/99999999999",
+    "/api/edx_proctoring/v1/proctored_exam/settings/exam_id/99999999999/",
+])
+def test_ids_beyond_the_documented_maximum_are_404_not_500(app, client, factory, path):
+    """The document says path ids are at most 2**31 - 1, PostgreSQL's integer; beyond that
+    PostgreSQL used to refuse the query and the answer was a 500."""
+    staff = factory.user("beyond", is_staff=True)
+    db.session.commit()
+    make_sign_in(app, client)(staff)
+    response = client.get(path)
+    assert response.status_code == 404
+    assert "detail" in response.json
+    assert client.get("/api/edx_proctoring/v1/proctored_exam/attempt/2147483647"
+                      ).status_code == 404
