@@ -32,8 +32,9 @@ max_requests_jitter = int(os.environ.get("GUNICORN_MAX_REQUESTS_JITTER", "200"))
 accesslog = os.environ.get("GUNICORN_ACCESSLOG") or None
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOGLEVEL", "info")
-# The X-Forwarded-* headers are handled by the app (PROCTOR_PROXY_FIX_*), not by gunicorn.
-forwarded_allow_ips = os.environ.get("GUNICORN_FORWARDED_ALLOW_IPS", "127.0.0.1")
+# The X-Forwarded-* headers are handled by the app alone (PROCTOR_PROXY_FIX_*, one setting per
+# header), so gunicorn must not turn X-Forwarded-Proto into https on its own.
+secure_scheme_headers: dict[str, str] = {}
 
 # Prometheus: every worker writes its counters to files here and /metrics adds them up.
 _own_metrics_dir = not os.environ.get("PROMETHEUS_MULTIPROC_DIR")
