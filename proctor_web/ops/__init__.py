@@ -29,7 +29,29 @@ def init_app(app: Flask) -> None:
     csrf.exempt(health.bp)
     app.register_blueprint(health.bp)
     openapi.init_app(app)
+    exempt_from_rate_limits(app)
     trust_proxies(app)
+
+
+def exempt_from_rate_limits(app: Flask) -> None:
+    """Probes, metrics and the API document are never rate-limited: a load balancer polling
+    /readyz must not use up anyone's quota, nor be refused when traffic peaks.
+
+    Applies to every Flask-Limiter already bound to ``app`` (they register themselves in
+    ``app.extensions["limiter"]``); a limiter bound later must call this again.
+    """
+    from proctor_web import openapi
+    from proctor_web.ops import health
+
+    for limiter in app.extensions.get("limiter", ()):
+        for blueprint in (health.bp, openapi.bp):
+            limiter.exempt(blueprint, flags=_all_exemption_flags())
+
+
+def _all_exemption_flags():  # noqa: ANN202  (flask_limiter.ExemptionScope)
+    from flask_limiter import ExemptionScope
+
+    return ExemptionScope.APPLICATION | ExemptionScope.DEFAULT | ExemptionScope.META
 
 
 def trust_proxies(app: Flask) -> None:
