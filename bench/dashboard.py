@@ -37,6 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench._harness import gunicorn_server, print_results, run_wrk  # noqa: E402
+from proctor_web.config import DEFAULTS  # noqa: E402
 
 PG_ADMIN = os.environ.get("PROCTOR_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 BIG = "course-v1:BenchX+BIG+2026"
@@ -151,6 +152,8 @@ def populate(url: str, attempts: int) -> dict[str, int]:
 def server_env(url: str) -> dict[str, str]:
     env: dict[str, str] = {}
     for key, value in app_config(url).items():
+        if key not in DEFAULTS:  # Flask-only test keys have no PROCTOR_* variable
+            continue
         if isinstance(value, dict):
             env[f"PROCTOR_{key}"] = json.dumps(value)
         elif isinstance(value, bool):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from typing import Any
 
@@ -20,9 +19,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     _init_extensions(app)
     _init_backends(app)
     _init_request_guard(app)
+    _register_url_converters(app)
     _register_blueprints(app)
-    _register_error_handlers(app)
     _init_security(app)
+    _init_operations(app)  # after the rate limiter: probes and metrics are exempt from it
+    _register_error_handlers(app)
     _register_cli(app)
     _register_template_helpers(app)
     return app
@@ -35,10 +36,9 @@ def _configure(app: Flask, overrides: Mapping[str, Any] | None) -> None:
 
 
 def _configure_logging(app: Flask) -> None:
-    level = getattr(logging, str(app.config["LOG_LEVEL"]).upper(), logging.INFO)
-    logging.getLogger("proctor_web").setLevel(level)
-    if not logging.getLogger().handlers and not app.config["TESTING"]:
-        logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from proctor_web.ops.logs import configure_logging
+
+    configure_logging(app)
 
 
 def _init_test_clock(app: Flask) -> None:
@@ -78,11 +78,17 @@ def _migrations_dir() -> str:
 
 def _init_backends(app: Flask) -> None:
     from proctor_web.backends import BackendRegistry
+    from proctor_web.backends.base import BackendSettingsError
+    from proctor_web.config import BackendConfigError
     from proctor_web.services import provider_sync
 
-    app.extensions["proctor_backends"] = BackendRegistry(
-        app.config["BACKENDS"], default_locale=app.config["DEFAULT_LOCALE"]
-    )
+    try:
+        app.extensions["proctor_backends"] = BackendRegistry(
+            app.config["BACKENDS"], default_locale=app.config["DEFAULT_LOCALE"]
+        )
+    except BackendSettingsError as error:
+        # A configuration error like any other: one line from `flask` and gunicorn.
+        raise BackendConfigError(error.message) from error
     # Outbox rows (provider events, emails) are delivered once their transaction commits.
     provider_sync.init_app(app)
 
@@ -94,6 +100,12 @@ def _init_request_guard(app: Flask) -> None:
 
     init_request_guard(app)
     install_column_length_check()
+
+
+def _register_url_converters(app: Flask) -> None:
+    from proctor_web.routing import DatabaseIdConverter
+
+    app.url_map.converters["int"] = DatabaseIdConverter
 
 
 def _register_blueprints(app: Flask) -> None:
@@ -120,6 +132,13 @@ def _init_security(app: Flask) -> None:
     from proctor_web import security
 
     security.init_app(app)  # rate limits wrap registered views; headers on every answer
+
+
+def _init_operations(app: Flask) -> None:
+    """Health, readiness, metrics, request ids and logs, trusted proxies, the API document."""
+    from proctor_web import ops
+
+    ops.init_app(app)
 
 
 def _register_error_handlers(app: Flask) -> None:

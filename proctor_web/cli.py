@@ -20,10 +20,13 @@ from proctor_web.backends.lti import LtiBackend
 from proctor_web.errors import ProctorError
 from proctor_web.extensions import db
 from proctor_web.models import utcnow
+from proctor_web.ops.cli import check_command, database_must_answer
 from proctor_web.services import accounts, attempts, courses, exams
 from proctor_web.services.attempts import Actor
 
-proctor_cli = AppGroup("proctor", help="Manage proctor_web: demo data, users, exams, attempts.")
+proctor_cli = AppGroup("proctor", help="Manage proctor_web: demo data, users, exams, attempts.",
+                      callback=database_must_answer)
+proctor_cli.add_command(check_command)
 
 F = TypeVar("F", bound=Callable[..., Any])
 

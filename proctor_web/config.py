@@ -8,11 +8,18 @@ over both, which is how the tests configure the app without touching ``os.enviro
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+
+import click
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+from proctor_web.backends.base import BackendSettingsError
 
 ENV_PREFIX = "PROCTOR_"
 
@@ -31,6 +38,16 @@ DEFAULTS: dict[str, Any] = {
     # Request limits: larger bodies get 413, deeper JSON gets 400 (before authentication)
     "MAX_CONTENT_LENGTH": 1024 * 1024,
     "MAX_JSON_DEPTH": 32,
+    "LOG_FORMAT": None,  # None = text under DEBUG/TESTING, json otherwise
+    # Operations (README: Production, Health, Metrics)
+    "METRICS_TOKEN": None,  # None = /metrics is open (bind it to an internal address)
+    "CELERY_BROKER_URL": None,  # checked by /readyz when set
+    "PROXY_FIX_X_FOR": 0,  # trusted proxies setting each X-Forwarded-* header; 0 = none
+    "PROXY_FIX_X_PROTO": 0,
+    "PROXY_FIX_X_HOST": 0,
+    "PROXY_FIX_X_PORT": 0,
+    "PROXY_FIX_X_PREFIX": 0,
+    "PREFERRED_URL_SCHEME": None,  # None = https unless DEBUG/TESTING
     # Sessions and embedding
     "SESSION_COOKIE_SECURE": None,  # None = Secure unless DEBUG
     "FRAME_ANCESTORS": [],
@@ -43,7 +60,6 @@ DEFAULTS: dict[str, Any] = {
     "RATELIMIT_TOKEN_PER_CLIENT": "10 per minute",
     "RATELIMIT_LAUNCH_PER_ADDRESS": "30 per minute",
     "RATELIMIT_LAUNCH_PER_ATTEMPT": "10 per minute",
-    "PROXY_FIX_X_FOR": 0,  # how many reverse proxies to trust for the client address
     # Proctoring rules
     "LOW_THRESHOLD_PCT": 0.2,
     "CRITICALLY_LOW_THRESHOLD_PCT": 0.05,
@@ -74,12 +90,29 @@ DEFAULTS: dict[str, Any] = {
     "ALLOW_TEST_CLOCK": False,
 }
 
+#: ``PROCTOR_*`` variables read by tools around the app (the test suite, benchmarks), never by
+#: the app itself, so they are not mistaken for a misspelt setting.
+TOOL_VARIABLES = frozenset({"TEST_PG_URL", "BENCH_PG_URL"})
+
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
 
-class ConfigError(RuntimeError):
-    """The configuration cannot run the app; the message says which key and why."""
+class ConfigError(click.ClickException, RuntimeError):
+    """The configuration cannot run the app; the message says which key and why.
+
+    A ``ClickException`` so that the ``flask`` command prints it as one ``Error:`` line, and a
+    ``RuntimeError`` so that gunicorn (which prints those from its start-up hooks) does too.
+    """
+
+
+class BackendConfigError(ConfigError, BackendSettingsError):
+    """A backend's settings are wrong: printed as one line like any configuration error, and
+    still the ``BackendSettingsError`` that callers of the backends expect."""
+
+    def __init__(self, message: str) -> None:
+        ConfigError.__init__(self, message)
+        self.extra: dict[str, Any] = {}
 
 
 def _parse(key: str, raw: str, default: Any) -> Any:
@@ -110,8 +143,26 @@ def _parse(key: str, raw: str, default: Any) -> Any:
         raise ConfigError(f"{ENV_PREFIX}{key}={raw!r} is not valid: {exc}") from exc
 
 
+def check_unknown_variables(environ: Mapping[str, str]) -> None:
+    """Refuse a ``PROCTOR_*`` variable that names no setting: a typo would otherwise be ignored.
+
+    The known names are the keys of ``DEFAULTS``, so a key added there is known at once.
+    """
+    for name in sorted(environ):
+        if not name.startswith(ENV_PREFIX):
+            continue
+        key = name[len(ENV_PREFIX):]
+        if key in DEFAULTS or key in TOOL_VARIABLES:
+            continue
+        closest = difflib.get_close_matches(key, list(DEFAULTS), n=1, cutoff=0.6)
+        hint = f"did you mean {ENV_PREFIX}{closest[0]}?" if closest else (
+            "see the configuration table in the README")
+        raise ConfigError(f"{name} is not a proctor_web setting; {hint}")
+
+
 def from_environment(environ: Mapping[str, str]) -> dict[str, Any]:
-    """Read every known key from ``PROCTOR_*`` variables; unknown ones are ignored."""
+    """Read every known key from ``PROCTOR_*`` variables; an unknown one stops the app."""
+    check_unknown_variables(environ)
     found: dict[str, Any] = {}
     for key, default in DEFAULTS.items():
         raw = environ.get(ENV_PREFIX + key)
@@ -144,6 +195,7 @@ def build_config(
 
     url = config["DATABASE_URL"] or "sqlite:///" + str(Path(instance_path) / "proctor_web.sqlite3")
     config["DATABASE_URL"] = url = normalise_database_url(url)
+    check_database_url(url)
     config["SQLALCHEMY_DATABASE_URI"] = url
     config["SQLALCHEMY_ECHO"] = config["SQL_ECHO"]
     # A pooled connection the server dropped (restart, failover, idle timeout) is replaced
@@ -163,6 +215,12 @@ def build_config(
     else:
         config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
     config["SESSION_COOKIE_SECURE"] = secure
+    if config["PREFERRED_URL_SCHEME"] is None:
+        config["PREFERRED_URL_SCHEME"] = "http" if relaxed else "https"
+    if config["LOG_FORMAT"] is None:
+        config["LOG_FORMAT"] = "text" if relaxed else "json"
+    if config["LOG_FORMAT"] not in ("text", "json"):
+        raise ConfigError(f"PROCTOR_LOG_FORMAT must be text or json, not {config['LOG_FORMAT']!r}.")
     config["REMEMBER_COOKIE_SECURE"] = secure
     config["SESSION_COOKIE_HTTPONLY"] = True
     config["REMEMBER_COOKIE_HTTPONLY"] = True
@@ -196,6 +254,36 @@ def normalise_database_url(url: str) -> str:
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix) :]
     return url
+
+
+def check_database_url(url: str) -> None:
+    """Refuse a URL SQLAlchemy cannot parse or has no dialect and driver for; connects nowhere.
+
+    Whether the server answers is checked when a server or a command starts
+    (``proctor_web.ops.checks``), because building the app does no I/O.
+    """
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise ConfigError(
+            "PROCTOR_DATABASE_URL cannot be parsed; expected e.g. "
+            "postgresql://user:password@host:5432/dbname or sqlite:////path/to/file.sqlite3."
+        ) from None
+    try:
+        dialect = parsed.get_dialect()
+        dialect.import_dbapi()
+    except NoSuchModuleError:
+        raise ConfigError(
+            f"PROCTOR_DATABASE_URL uses {parsed.drivername!r}, which SQLAlchemy does not know; "
+            "use postgresql:// or sqlite://."
+        ) from None
+    except ImportError as error:
+        raise ConfigError(
+            f"PROCTOR_DATABASE_URL needs the driver of {parsed.drivername!r}, "
+            f"which is not installed ({error})."
+        ) from None
+    if parsed.get_backend_name() == "postgresql" and not parsed.database:
+        raise ConfigError("PROCTOR_DATABASE_URL names no database (…/dbname at the end).")
 
 
 def _check_backends(backends: Any) -> None:

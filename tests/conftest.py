@@ -111,6 +111,11 @@ def database_url(
         yield url
 
 
+#: Outside debug the app prefers https, so the test client speaks https, and Flask-WTF then
+#: checks that a form comes from our own pages by its Referer, as a browser sends it.
+SAME_SITE_FORM = {"Referer": "https://localhost/login"}
+
+
 def app_config(database_url: str, **overrides: Any) -> dict[str, Any]:
     config: dict[str, Any] = {
         "TESTING": True,

@@ -1,4 +1,6 @@
-"""Cross-cutting protections: who may write to the API, limits, headers, proxies.
+"""Cross-cutting protections: who may write to the API, limits, headers.
+
+Trusted proxies (``PROXY_FIX_*``) are set up by ``proctor_web.ops``.
 
 ``init_request_guards`` must run before CSRF protection is bound (Flask runs
 ``before_request`` hooks in the order they were added), so an anonymous write to the JSON
@@ -11,7 +13,6 @@ from __future__ import annotations
 from flask import Flask, request
 from flask_babel import gettext as _
 from flask_login import current_user
-from werkzeug.middleware.proxy_fix import ProxyFix
 
 from proctor_web.errors import NotAuthenticated
 from proctor_web.security import headers, rate_limits
@@ -34,8 +35,5 @@ def init_request_guards(app: Flask) -> None:
 
 
 def init_app(app: Flask) -> None:
-    if app.config["PROXY_FIX_X_FOR"]:
-        hops = int(app.config["PROXY_FIX_X_FOR"])
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     rate_limits.init_app(app)
     headers.init_app(app)

@@ -370,6 +370,10 @@ def _record(
         actor,
         " (ignored)" if ignored else "",
         f" [{reason}]" if reason else "",
+        # Fields of the JSON log line (PROCTOR_LOG_FORMAT=json).
+        extra={"attempt_id": attempt.id, "user_id": attempt.user_id, "action": action.value,
+               "from_status": from_status, "to_status": to_status,
+               "actor": actor.kind.value, "ignored": ignored},
     )
     return row
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from werkzeug.routing import Rule
+from werkzeug.routing.converters import NumberConverter, PathConverter
 
 from proctor_web import create_app
 from proctor_web.extensions import db
@@ -13,7 +14,6 @@ from proctor_web.services import courses
 from tests.conftest import app_config
 
 WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
-ARGUMENT_SAMPLES = {"integer": "1", "path": "x"}
 
 
 def _api_writes(app) -> list[tuple[str, str]]:
@@ -29,8 +29,12 @@ def _api_writes(app) -> list[tuple[str, str]]:
 def _sample_path(rule: Rule) -> str:
     values = {}
     for name, converter in rule._converters.items():  # noqa: SLF001
-        kind = type(converter).__name__.replace("Converter", "").lower()
-        values[name] = ARGUMENT_SAMPLES.get(kind, "course-v1:X+Y+Z")
+        if isinstance(converter, NumberConverter):
+            values[name] = "1"
+        elif isinstance(converter, PathConverter):
+            values[name] = "x"
+        else:
+            values[name] = "course-v1:X+Y+Z"
     return rule.build(values, append_unknown=False)[1]
 
 

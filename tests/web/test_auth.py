@@ -10,7 +10,7 @@ from proctor_web import create_app
 from proctor_web.extensions import db
 from proctor_web.models import utcnow
 from proctor_web.services import courses
-from tests.conftest import app_config
+from tests.conftest import SAME_SITE_FORM, app_config
 
 
 @pytest.fixture
@@ -128,7 +128,7 @@ def test_session_cookie_is_httponly_and_secure_outside_debug(production_app):
     form = client.get("/login").get_data(as_text=True)
     token = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
     response = client.post("/login", data={"username": "alice", "password": "alice-password",
-                                           "csrf_token": token})
+                                           "csrf_token": token}, headers=SAME_SITE_FORM)
     assert response.status_code == 302
     cookie = next(h for h in response.headers.getlist("Set-Cookie") if h.startswith("session="))
     assert "HttpOnly" in cookie and "Secure" in cookie and "SameSite=Lax" in cookie

@@ -11,6 +11,7 @@ from flask import g
 from proctor_web.extensions import db
 from proctor_web.models import User
 from proctor_web.services import accounts
+from tests.conftest import SAME_SITE_FORM
 from tests.web.test_auth import production_app  # noqa: F401  (fixture)
 
 PASSWORD = "alice-password"
@@ -138,16 +139,19 @@ def test_csrf_token_is_rotated_at_sign_in(production_app):  # noqa: F811
     with client.session_transaction() as session:
         raw_before = session["csrf_token"]
     response = client.post("/login", data={"username": "alice", "password": "alice-password",
-                                           "csrf_token": before})
+                                           "csrf_token": before},
+                           headers=SAME_SITE_FORM)
     assert response.status_code == 302
     with client.session_transaction() as session:
         assert session.get("csrf_token") != raw_before
     # The pre-sign-in token no longer passes: signing out with it is refused.
-    refused = client.post("/logout", data={"csrf_token": before})
+    refused = client.post("/logout", data={"csrf_token": before},
+                           headers=SAME_SITE_FORM)
     assert refused.status_code == 400
     page = client.get("/").get_data(as_text=True)
     after = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-    assert client.post("/logout", data={"csrf_token": after}).status_code == 302
+    assert client.post("/logout", data={"csrf_token": after},
+                       headers=SAME_SITE_FORM).status_code == 302
 
 
 def test_a_remember_me_cookie_dies_with_the_token(app, alice, now):

@@ -14,7 +14,3 @@ from proctor_web.services import dashboard
 def index() -> str:
     return render_template("main/index.html", courses=dashboard.home_for(current_user))
 
-
-@bp.route("/healthz")
-def healthz() -> dict[str, str]:
-    return {"status": "ok"}

@@ -51,13 +51,16 @@ def _json_body(*, required: bool) -> Any:
     return body
 
 
-def _ok(*, duplicate: bool, attempt_status: str | None = None) -> Response:
+def _ok(*, duplicate: bool, attempt_status: str | None = None,
+        review_updated: bool | None = None) -> Response:
     """edx-proctoring's body, the JSON string ``"OK"``: providers built against it compare
     the body. What we add for our own clients and logs travels in headers."""
     response = jsonify("OK")
     response.headers["X-Proctor-Duplicate"] = "true" if duplicate else "false"
     if attempt_status is not None:
         response.headers["X-Proctor-Attempt-Status"] = attempt_status
+    if review_updated is not None:
+        response.headers["X-Proctor-Review-Updated"] = "true" if review_updated else "false"
     return response
 
 
@@ -126,7 +129,8 @@ def attempt_reviewed(external_id: str) -> Response:
     db.session.commit()
     if outcome is None:
         return _ok(duplicate=True)
-    return _ok(duplicate=False, attempt_status=outcome.attempt_status)
+    return _ok(duplicate=False, attempt_status=outcome.attempt_status,
+               review_updated=outcome.updated)
 
 
 # RPNow ------------------------------------------------------------------------------------
@@ -177,7 +181,8 @@ def rpnow_review_callback() -> Response:
     db.session.commit()
     if outcome is None:
         return _ok(duplicate=True)
-    return _ok(duplicate=False, attempt_status=outcome.attempt_status)
+    return _ok(duplicate=False, attempt_status=outcome.attempt_status,
+               review_updated=outcome.updated)
 
 
 def _rpnow_launch_attempt(attempt_code: str) -> Attempt:
