@@ -142,3 +142,16 @@ def test_obscured_id_map_lists_previous_and_edx_ids_of_a_backends_learners(cli, 
                         hashlib.sha256).hexdigest()
     edx = hmac.new(b"test-secret-key", f"{met.id}mock".encode(), hashlib.sha1).hexdigest()
     assert lines[1:] == [f"{met.id},{previous},{edx}"]
+
+
+def test_a_command_runs_without_an_app_context_of_the_caller(tmp_path):
+    """The group's database check needs the app: `app.test_cli_runner()` pushes none."""
+    from proctor_web import create_app
+    from tests.conftest import app_config
+
+    app = create_app(app_config(f"sqlite:///{tmp_path / 'cli.sqlite3'}"))
+    with app.app_context():
+        db.create_all()
+    result = app.test_cli_runner().invoke(args=["proctor", "recount"])
+    assert result.exit_code == 0, result.output
+    assert "Recounted" in result.output

@@ -9,6 +9,7 @@ from flask.cli import with_appcontext
 from proctor_web.ops import checks
 
 
+@with_appcontext  # a group callback gets no app context of its own (`app.test_cli_runner`)
 def database_must_answer() -> None:
     """Stop a command with one line before it starts when the database cannot be reached."""
     from proctor_web.extensions import db
