@@ -9,7 +9,14 @@ from proctor_web.models.allowance import (
 from proctor_web.models.attempt import Attempt, AttemptHistory, AttemptStatus
 from proctor_web.models.base import Base, utcnow
 from proctor_web.models.exam import Exam, ExamType, ReviewPolicy, ReviewPolicyHistory
-from proctor_web.models.lti import LtiContext, LtiDeployment, LtiPlatform, LtiResourceLink
+from proctor_web.models.lti import (
+    LtiContext,
+    LtiDeployment,
+    LtiLoginState,
+    LtiNonce,
+    LtiPlatform,
+    LtiResourceLink,
+)
 from proctor_web.models.lti_key import LtiKey
 from proctor_web.models.provider import (
     DeliveryStatus,
@@ -42,6 +49,8 @@ __all__ = [
     "LtiContext",
     "LtiDeployment",
     "LtiKey",
+    "LtiLoginState",
+    "LtiNonce",
     "LtiPlatform",
     "LtiResourceLink",
     "OAuthClient",
