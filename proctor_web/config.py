@@ -53,6 +53,9 @@ DEFAULTS: dict[str, Any] = {
     "MAIL_PASSWORD": None,
     "MAIL_DEFAULT_SENDER": "proctoring@example.com",
     "MAIL_TIMEOUT_SECONDS": 10,
+    # LMS services over LTI Advantage (roster sync, grade publishing)
+    "LTI_SERVICE_TIMEOUT_SECONDS": 10,
+    "LTI_ROSTER_SYNC_MINUTES": 60,  # the sweep syncs each LMS course at most this often; 0 = never
     # Locales
     "LANGUAGES": ["en", "es"],
     "DEFAULT_LOCALE": "en",
