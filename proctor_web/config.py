@@ -31,6 +31,7 @@ DEFAULTS: dict[str, Any] = {
     # Sessions and embedding
     "SESSION_COOKIE_SECURE": None,  # None = Secure unless DEBUG
     "FRAME_ANCESTORS": [],
+    "LTI_SESSION_TOKEN_MAX_AGE": 3600,  # seconds a frame token lives without use
     # Proctoring rules
     "LOW_THRESHOLD_PCT": 0.2,
     "CRITICALLY_LOW_THRESHOLD_PCT": 0.05,
