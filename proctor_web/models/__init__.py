@@ -17,7 +17,9 @@ from proctor_web.models.lti import (
     LtiPlatform,
     LtiResourceLink,
 )
+from proctor_web.models.lti_grades import LtiGradeSettings, LtiScoreOutbox
 from proctor_web.models.lti_key import LtiKey
+from proctor_web.models.lti_roster import LtiRosterSync
 from proctor_web.models.provider import (
     DeliveryStatus,
     EmailMessage,
@@ -48,11 +50,14 @@ __all__ = [
     "ExamType",
     "LtiContext",
     "LtiDeployment",
+    "LtiGradeSettings",
     "LtiKey",
     "LtiLoginState",
     "LtiNonce",
     "LtiPlatform",
     "LtiResourceLink",
+    "LtiRosterSync",
+    "LtiScoreOutbox",
     "OAuthClient",
     "ProviderEvent",
     "Review",
