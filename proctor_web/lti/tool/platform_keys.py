@@ -15,6 +15,9 @@ from proctor_web.lti.tool.errors import LaunchRefused
 
 KEY_SET_LIFETIME_SECONDS = 300
 FETCH_TIMEOUT_SECONDS = 5
+#: After a fetch, an unknown kid waits this long before the next fetch: a stream of forged
+#: kids must not turn us into a flood against the platform's key set endpoint.
+REFRESH_COOLDOWN_SECONDS = 5.0
 
 _clients: dict[str, jwt.PyJWKClient] = {}
 _lock = threading.Lock()
@@ -26,7 +29,8 @@ def _client(key_set_url: str) -> jwt.PyJWKClient:
         if client is None:
             client = jwt.PyJWKClient(key_set_url, cache_keys=False, cache_jwk_set=True,
                                      lifespan=KEY_SET_LIFETIME_SECONDS,
-                                     timeout=FETCH_TIMEOUT_SECONDS)
+                                     timeout=FETCH_TIMEOUT_SECONDS,
+                                     cooldown_duration=REFRESH_COOLDOWN_SECONDS)
             _clients[key_set_url] = client
         return client
 
