@@ -1,10 +1,10 @@
 """What happens outside the attempt row when its status changes.
 
 ``services.attempts`` calls these after every recorded change. They only queue work, in the
-same transaction as the change: provider notifications (``provider_sync.queue_event``) and
-status emails (``notifications.queue_status_email``). Delivery happens after commit, and the
-sweep retries whatever failed, so a rolled-back change never notifies anyone and a committed
-one always does eventually.
+same transaction as the change: provider notifications (``provider_sync.queue_event``),
+status emails (``notifications.queue_status_email``) and LMS scores (``lti.grades``).
+Delivery happens after commit, and the sweep retries whatever failed, so a rolled-back
+change never notifies anyone and a committed one always does eventually.
 """
 
 from __future__ import annotations
@@ -51,6 +51,7 @@ def attempt_changed(
     now: datetime,
 ) -> None:
     """Called once per recorded status change, after the history row is written."""
+    from proctor_web.lti import grades
     from proctor_web.services import notifications, provider_sync
     from proctor_web.services.exams import backend_for
 
@@ -60,6 +61,7 @@ def attempt_changed(
         if backend is not None:
             provider_sync.queue_event(backend.name, kind, attempt, now)
     notifications.queue_status_email(attempt, to_status, now)
+    grades.queue_outcome(attempt, to_status, now)
 
 
 def attempt_removed(attempt: Attempt, actor: Actor, now: datetime) -> None:
