@@ -43,20 +43,36 @@ class FrameSessionInterface(SecureCookieSessionInterface):
     """Signed-cookie sessions, with the frame token and partitioned cookies for LTI."""
 
     def open_session(self, app: Flask, request: Any) -> SecureCookieSession | None:
-        token = request.headers.get(TOKEN_HEADER) or request.args.get(TOKEN_PARAMETER)
+        from_cookie = super().open_session(app, request)
+        data = self._token_data(app, request)
+        if data is None:
+            return from_cookie
+        cookie_launch = (from_cookie or {}).get(LTI_SESSION_KEY, {}).get("launch")
+        if cookie_launch is not None and cookie_launch == data[LTI_SESSION_KEY].get("launch"):
+            # The cookie of the same launch is at least as fresh as any token a page holds.
+            return from_cookie
+        request.environ["proctor_web.frame_token"] = True
+        return self.session_class(data)
+
+    @staticmethod
+    def _token_data(app: Flask, request: Any) -> dict[str, Any] | None:
+        # The header and the form field are set by our script from the page's latest token;
+        # a token in the URL may be older (a form posting back to its own URL).
+        token = request.headers.get(TOKEN_HEADER)
         if not token and request.method == "POST" and request.mimetype in (
                 "application/x-www-form-urlencoded", "multipart/form-data"):
             token = request.form.get(TOKEN_PARAMETER)
-        if token and app.secret_key:
-            try:
-                data = _token_serializer(app).loads(
-                    token, max_age=app.config["LTI_SESSION_TOKEN_MAX_AGE"])
-            except BadSignature:
-                data = None
-            if isinstance(data, dict) and data.get(LTI_SESSION_KEY):
-                request.environ["proctor_web.frame_token"] = True
-                return self.session_class(data)
-        return super().open_session(app, request)
+        token = token or request.args.get(TOKEN_PARAMETER)
+        if not token or not app.secret_key:
+            return None
+        try:
+            data = _token_serializer(app).loads(
+                token, max_age=app.config["LTI_SESSION_TOKEN_MAX_AGE"])
+        except BadSignature:
+            return None
+        if isinstance(data, dict) and isinstance(data.get(LTI_SESSION_KEY), dict):
+            return data
+        return None
 
     def _is_lti(self) -> bool:
         return bool(g.get("lti_cookie"))

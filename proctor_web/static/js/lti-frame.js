@@ -95,9 +95,14 @@ if (token) {
   };
 }
 
+let lastHeight = 0;
+
 function postSize() {
   if (window.parent === window || !origins.length) return;
-  const height = Math.ceil(document.documentElement.scrollHeight);
+  // The body's own height: the document's would grow with the frame we just resized.
+  const height = Math.ceil(document.body.getBoundingClientRect().height) + 16;
+  if (Math.abs(height - lastHeight) < 2) return;
+  lastHeight = height;
   for (const origin of origins) {
     window.parent.postMessage({ subject: "lti.frameResize", height }, origin);
   }

@@ -1,0 +1,211 @@
+"""LTI 1.3 in a real browser: an LMS on http://127.0.0.1 frames proctor_web on
+http://localhost (two sites), Chromium blocks third-party cookies, and nobody signs in
+locally. The instructor launches into the dashboard; the learner takes the timed exam."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+from flask import jsonify, make_response, request
+from playwright.sync_api import expect
+from werkzeug.serving import make_server
+
+from proctor_web import create_app
+from proctor_web.extensions import db
+from proctor_web.lti import keys
+from proctor_web.lti.tool import registration
+from proctor_web.models import Exam, utcnow
+from proctor_web.testing.lti_platform import serve_platform
+from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, LiveServer, live_server_config
+
+CLIENT_ID = "proctor-web-browser"
+DEPLOYMENT_ID = "deployment-1"
+#: Chromium's own switch for "third-party cookies are blocked" (3PCD testing mode).
+BLOCK_THIRD_PARTY_COOKIES = ["--test-third-party-cookie-phaseout"]
+
+
+@pytest.fixture(scope="module")
+def tool(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """proctor_web served on 127.0.0.1 and reached as http://localhost:<port>."""
+    database = tmp_path_factory.mktemp("lti-browser") / "proctor_lti.sqlite3"
+    app = create_app(live_server_config("sqlite:///" + str(database)))
+
+    @app.get("/test-support/cookies/set")
+    def set_probe_cookies():
+        response = make_response("<!doctype html><title>probe</title><p>set</p>")
+        response.set_cookie("plain", "1", samesite="None", secure=True)
+        response.set_cookie("partitioned", "1", samesite="None", secure=True,
+                            partitioned=True)
+        response.headers["Content-Security-Policy"] = "frame-ancestors *"
+        return response
+
+    @app.get("/test-support/cookies/show")
+    def show_probe_cookies():
+        response = jsonify(sorted(name for name in ("plain", "partitioned")
+                                  if name in request.cookies))
+        response.headers["Content-Security-Policy"] = "frame-ancestors *"
+        return response
+
+    with app.app_context():
+        db.create_all()
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    url = f"http://localhost:{server.server_port}"
+    app.config["SITE_URL"] = url
+    thread = threading.Thread(target=server.serve_forever, name="lti-tool", daemon=True)
+    thread.start()
+    try:
+        yield LiveServer(url, app)
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        with app.app_context():
+            db.engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def lms(tool: LiveServer):
+    with serve_platform() as platform, tool.app.app_context():
+        now = utcnow()
+        endpoints = requests.post(f"{platform.url}/_control/tools", json={
+            "client_id": CLIENT_ID, "deployment_id": DEPLOYMENT_ID,
+            "login_url": tool.path("/lti/login"), "launch_url": tool.path("/lti/launch"),
+            "jwks": keys.public_key_set(now),
+        }, timeout=10).json()["platform"]
+        registration.add_platform(registration.PlatformFields(
+            issuer=endpoints["issuer"], client_id=CLIENT_ID,
+            auth_login_url=endpoints["auth_login_url"],
+            auth_token_url=endpoints["auth_token_url"], key_set_url=endpoints["key_set_url"],
+            deployment_ids=(DEPLOYMENT_ID,), name="Browser test LMS"), now)
+        db.session.commit()
+        requests.put(f"{platform.url}/_control/contexts/bio-101", json={
+            "title": "Biology 101", "label": "BIO101", "members": []}, timeout=10)
+        yield platform
+
+
+@pytest.fixture(scope="module")
+def blocking_browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True,
+            args=[*CHROMIUM_ARGS, *BLOCK_THIRD_PARTY_COOKIES])
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture
+def lms_page(blocking_browser):
+    context = blocking_browser.new_context(viewport={"width": 1100, "height": 900},
+                                           locale="en-US")
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    try:
+        yield page
+    finally:
+        context.close()
+
+
+def _shot(page, artifacts_dir: Path, name: str) -> None:
+    folder = artifacts_dir / "lti"
+    folder.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
+
+
+def _open_course(page, lms, **query: str):
+    from urllib.parse import urlencode
+
+    page.goto(f"{lms.url}/course/bio-101?{urlencode(query)}")
+    return page.frame_locator("#tool-frame")
+
+
+def test_third_party_cookies_are_really_blocked_in_the_frame(tool, lms, lms_page) -> None:
+    lms_page.goto(f"{lms.url}/_control/platform")  # any page of the LMS's site
+    lms_page.set_content(
+        f"<!doctype html><title>LMS</title><iframe id='probe' title='probe' "
+        f"src='{tool.path('/test-support/cookies/set')}'></iframe>")
+    frame = lms_page.frame_locator("#probe")
+    expect(frame.locator("p")).to_have_text("set")
+    lms_page.locator("#probe").evaluate(
+        "(el, url) => { el.src = url; }", tool.path("/test-support/cookies/show"))
+    expect(frame.locator("body")).to_contain_text("[")
+    stored = json.loads(frame.locator("body").inner_text())
+    # A plain SameSite=None cookie is refused in the frame; a partitioned one is kept.
+    assert "plain" not in stored
+    assert stored == ["partitioned"]
+
+
+def test_instructor_sets_up_the_link_and_lands_on_the_dashboard(
+    tool, lms, lms_page, artifacts_dir
+) -> None:
+    frame = _open_course(lms_page, lms, user_id="teacher-1", roles="Instructor",
+                         name="Tess Teacher", resource_link_id="rl-timed",
+                         resource_link_title="Timed quiz")
+    expect(frame.get_by_role("heading", level=1)).to_have_text(
+        "Choose the exam this link opens")
+    # In the frame: no site header, no "your courses".
+    expect(frame.locator("header.site-header")).to_have_count(0)
+    _shot(lms_page, artifacts_dir, "lti-01-instructor-link-setup")
+    frame.locator("#exam_name").fill("Timed quiz")
+    frame.locator("#time_limit_mins").fill("10")
+    frame.get_by_role("button", name="Create the exam").click()
+    expect(frame.get_by_role("navigation", name="Instructor dashboard")).to_be_visible()
+    _shot(lms_page, artifacts_dir, "lti-02-instructor-dashboard")
+    with tool.app.app_context():
+        exam = db.session.query(Exam).filter_by(exam_name="Timed quiz").one()
+        exam.content_url = "/static/sample-exam/index.html"
+        db.session.commit()
+
+    # The next launch of the same link goes straight to the dashboard.
+    frame = _open_course(lms_page, lms, user_id="teacher-1", roles="Instructor",
+                         resource_link_id="rl-timed")
+    expect(frame.get_by_role("navigation", name="Instructor dashboard")).to_be_visible()
+    expect(frame.locator("body")).to_contain_text("Biology 101")
+
+
+def test_learner_takes_the_timed_exam_in_the_frame_without_signing_in(
+    tool, lms, lms_page, artifacts_dir
+) -> None:
+    frame = _open_course(lms_page, lms, user_id="learner-1", roles="Learner",
+                         name="Lee Learner", resource_link_id="rl-timed")
+    expect(frame.get_by_role("button", name="Start my timed exam")).to_be_visible()
+    expect(frame.locator("header.site-header")).to_have_count(0)
+    expect(frame.get_by_role("link", name="Your courses")).to_have_count(0)
+    _shot(lms_page, artifacts_dir, "lti-03-learner-entrance")
+
+    frame.get_by_role("button", name="Start my timed exam").click()
+    expect(frame.locator("article.exam-page")).to_have_attribute("data-situation", "started")
+    content = frame.frame_locator("iframe.exam-content")
+    content.get_by_label("The clock of the exam server").check()
+    content.locator("#q4").fill("To stay calm.")
+    _shot(lms_page, artifacts_dir, "lti-04-learner-answering")
+
+    frame.get_by_role("button", name="End my exam").click()
+    frame.get_by_role("button", name="Yes, submit my exam").click()
+    expect(frame.get_by_role("heading", level=1)).to_have_text("Your exam has been submitted")
+    _shot(lms_page, artifacts_dir, "lti-05-learner-submitted")
+
+    # The LMS heard the frame's size and the exam's status.
+    messages = lms_page.locator("#messages li").all_inner_texts()
+    assert any('"lti.frameResize"' in m for m in messages)
+    assert any('"submitted"' in m and "proctor_web.exam_status" in m for m in messages)
+    # No local sign-in ever happened: the learner has no password.
+    with tool.app.app_context():
+        from proctor_web.models import User
+
+        user = db.session.query(User).filter_by(full_name="Lee Learner").one()
+        assert user.password_hash is None
+
+    # "Back to the course" returns to the LMS with lti_msg.
+    frame.locator("#lti-back").click()
+    expect(frame.locator("body")).to_contain_text("Back from the exam tool.")
+    returns = requests.get(f"{lms.url}/_control/state", timeout=10).json()["returns"]
+    assert returns[-1]["lti_msg"] == "Back from the exam tool."
+    _shot(lms_page, artifacts_dir, "lti-06-back-in-the-lms")
