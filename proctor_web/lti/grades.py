@@ -221,7 +221,7 @@ def find_or_create_lineitem(link: LtiResourceLink, exam: Exam, maximum: float,
             break
         response = service_request(link.platform, "GET", url, scopes, now,
                                    accept=MEDIA_LINEITEMS, params=params)
-        items = response.json() if response.content else []
+        items = _json(response, list)
         candidates += [i for i in items if isinstance(i, dict)
                        and i.get("resourceLinkId") == link.resource_link_id and i.get("id")]
         url, params = response.links.get("next", {}).get("url"), None
@@ -235,7 +235,23 @@ def find_or_create_lineitem(link: LtiResourceLink, exam: Exam, maximum: float,
                    "resourceLinkId": link.resource_link_id,
                    "resourceId": _our_resource_id(exam), "tag": "proctoring"},
     )
-    return str(created.json()["id"])
+    lineitem_id = _json(created, dict).get("id")
+    if not isinstance(lineitem_id, str) or not lineitem_id:
+        raise PlatformServiceError("the LMS created a line item without an id", retryable=False)
+    return lineitem_id
+
+
+def _json(response: Any, kind: type) -> Any:
+    """The body as ``kind`` (list or dict), or a refusal naming what the LMS sent instead."""
+    try:
+        body = response.json() if response.content else kind()
+    except ValueError:
+        body = None
+    if not isinstance(body, kind):
+        raise PlatformServiceError(
+            f"the LMS answered {response.request.method} {response.url} with something that "
+            f"is not a JSON {kind.__name__}", retryable=False, status=response.status_code)
+    return body
 
 
 def scores_url(lineitem_url: str) -> str:

@@ -122,7 +122,8 @@ def apply_members(context: LtiContext, members: list[dict[str, Any]], now: datet
             if identity is not None:
                 listed.add(identity.user_id)
             continue
-        roles = [r for r in member.get("roles", []) if isinstance(r, str)]
+        raw_roles = member.get("roles")
+        roles = [r for r in raw_roles if isinstance(r, str)] if isinstance(raw_roles, list) else []
         role = CourseRole.STAFF.value if is_staff_role(roles) else CourseRole.LEARNER.value
         user = user_for_identity(platform.issuer, user_id, member, now)
         listed.add(user.id)

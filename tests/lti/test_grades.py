@@ -271,3 +271,14 @@ def test_local_courses_show_no_gradebook_settings(app, client, factory) -> None:
     make_sign_in(app, client)(teacher)
     page = client.get(f"/courses/course-v1:Local+L1+2026/instructor/exams/{exam.id}/edit")
     assert "LMS gradebook" not in page.get_data(as_text=True)
+
+
+def test_a_line_items_service_answering_nonsense_refuses_the_score_without_crashing(
+    lms, graded: Graded, factory, now,
+) -> None:
+    graded.link.ags_lineitems_url = f"{lms.url}/jwks.json"  # JSON, but not a container
+    attempt = factory.attempt(graded.exam, graded.learner, "verified")
+    grades.queue_outcome(attempt, "verified", now)
+    assert grades.deliver_pending(utcnow()) == 0
+    row = db.session.execute(select(LtiScoreOutbox)).scalar_one()
+    assert row.status == "refused" and "not a JSON list" in row.last_error

@@ -221,3 +221,16 @@ def test_sweep_syncs_each_context_at_most_every_configured_minutes(
     db.session.execute(LtiRosterSync.__table__.delete())
     db.session.commit()
     assert "LMS roster" not in runner.invoke(args=["proctor", "sweep"]).output
+
+
+def test_members_the_lms_describes_badly_are_skipped_or_read_safely(
+    lms, context: LtiContext,
+) -> None:
+    result = roster.RosterResult()
+    roster.apply_members(context, [
+        {"roles": ["Learner"]},  # no user_id
+        {"user_id": 42},
+        {"user_id": "u-odd", "roles": "Instructor", "name": ["not", "a", "name"]},
+    ], utcnow(), result)
+    assert result.members_seen == 1 and len(result.warnings) == 2
+    assert _enrolled(context.platform.issuer) == {"u-odd": ("learner", True, "", "")}
