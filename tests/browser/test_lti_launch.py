@@ -53,6 +53,16 @@ def tool(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
 
     with app.app_context():
         db.create_all()
+    app.config["COOKIES_SEEN_FROM_COOKIELESS_BROWSER"] = 0
+    serve = app.wsgi_app
+
+    def without_cookies(environ, start_response):
+        if environ.get("HTTP_USER_AGENT", "").endswith("NoCookies") and environ.pop(
+                "HTTP_COOKIE", None):
+            app.config["COOKIES_SEEN_FROM_COOKIELESS_BROWSER"] += 1
+        return serve(environ, start_response)
+
+    app.wsgi_app = without_cookies
     server = make_server("127.0.0.1", 0, app, threaded=True)
     url = f"http://localhost:{server.server_port}"
     app.config["SITE_URL"] = url
@@ -117,6 +127,22 @@ def _shot(page, artifacts_dir: Path, name: str) -> None:
     folder = artifacts_dir / "lti"
     folder.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
+
+
+def _exam_in_lms_course(tool: LiveServer, content_id: str) -> None:
+    """An exam of the course the LMS's bio-101 becomes, named by the custom parameter."""
+    from proctor_web.lti.tool.provisioning import _course_id_for
+    from proctor_web.services import courses, exams
+
+    with tool.app.app_context():
+        platform = registration.find_platform(
+            registration.all_platforms()[0].issuer, CLIENT_ID)
+        course_id = _course_id_for(platform, "bio-101")
+        courses.ensure_course(course_id, utcnow(), "Biology 101")
+        if exams.find_exam(course_id, content_id) is None:
+            exams.create_exam(course_id, content_id, {
+                "exam_name": "Cookieless quiz", "time_limit_mins": 10}, None, utcnow())
+        db.session.commit()
 
 
 def _open_course(page, lms, **query: str):
@@ -209,3 +235,47 @@ def test_learner_takes_the_timed_exam_in_the_frame_without_signing_in(
     returns = requests.get(f"{lms.url}/_control/state", timeout=10).json()["returns"]
     assert returns[-1]["lti_msg"] == "Back from the exam tool."
     _shot(lms_page, artifacts_dir, "lti-06-back-in-the-lms")
+
+
+#: Browsers whose user agent ends so reach the tool without any cookie (see ``tool``).
+NO_COOKIES_AGENT = "Mozilla/5.0 (X11; Linux x86_64) Chromium/156 NoCookies"
+
+
+@pytest.fixture
+def cookieless_lms_page(blocking_browser, tool):
+    """A browser that keeps no cookie of ours at all, partitioned or not (as some do in
+    frames): the tool never receives a Cookie header from it."""
+    context = blocking_browser.new_context(viewport={"width": 1100, "height": 900},
+                                           locale="en-US", user_agent=NO_COOKIES_AGENT)
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    try:
+        yield page
+    finally:
+        context.close()
+
+
+def test_a_browser_keeping_no_cookie_uses_platform_storage_and_the_frame_token(
+    tool, lms, cookieless_lms_page, artifacts_dir
+) -> None:
+    page = cookieless_lms_page
+    _exam_in_lms_course(tool, "cookieless-quiz")
+    frame = _open_course(page, lms, user_id="learner-2", roles="Learner",
+                         name="Cody Cookieless", resource_link_id="rl-cookieless",
+                         custom_content_id="cookieless-quiz",
+                         storage_target="_parent")
+    expect(frame.get_by_role("button", name="Start my timed exam")).to_be_visible()
+    messages = page.locator("#messages li").all_inner_texts()
+    # The OIDC state went through the LMS's storage, since no cookie could hold it.
+    assert any('"lti.put_data"' in m for m in messages)
+    assert any('"lti.get_data"' in m for m in messages)
+    _shot(page, artifacts_dir, "lti-07-cookieless-entrance")
+
+    frame.get_by_role("button", name="Start my timed exam").click()
+    expect(frame.locator("article.exam-page")).to_have_attribute("data-situation", "started")
+    frame.get_by_role("button", name="End my exam").click()
+    frame.get_by_role("button", name="Yes, submit my exam").click()
+    expect(frame.get_by_role("heading", level=1)).to_have_text("Your exam has been submitted")
+    _shot(page, artifacts_dir, "lti-08-cookieless-submitted")
+    # The browser did offer cookies; the tool never saw one, and the flow went on regardless.
+    assert tool.app.config["COOKIES_SEEN_FROM_COOKIELESS_BROWSER"] > 0
