@@ -160,11 +160,24 @@ def _can_publish(link: LtiResourceLink) -> bool:
     return not scopes or SCOPE_SCORE in scopes
 
 
+#: Sent when an attempt whose outcome was published is removed (staff reset): the gradebook
+#: forgets the old result until the learner's next attempt has one (no scoreGiven = cleared).
+REMOVED = "removed"
+CLEARED = Outcome("Initialized", "NotReady")
+
+
+def queue_removal(attempt: Attempt, now: datetime) -> list[LtiScoreOutbox]:
+    """Called before an attempt is deleted: clear what its outcome put in the gradebook."""
+    if attempt.status not in OUTCOMES:
+        return []
+    return queue_outcome(attempt, REMOVED, now)
+
+
 def queue_outcome(attempt: Attempt, to_status: str, now: datetime) -> list[LtiScoreOutbox]:
     """Queue the score the new status means, if the exam publishes to an LMS (flushes)."""
     from proctor_web.services.provider_sync import mark_for_delivery
 
-    outcome = OUTCOMES.get(to_status)
+    outcome = CLEARED if to_status == REMOVED else OUTCOMES.get(to_status)
     if outcome is None or attempt.is_sample_attempt:
         return []
     settings = db.session.get(LtiGradeSettings, attempt.exam_id)

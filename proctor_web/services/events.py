@@ -66,10 +66,12 @@ def attempt_changed(
 
 def attempt_removed(attempt: Attempt, actor: Actor, now: datetime) -> None:
     """Called before an attempt row is deleted (staff reset, onboarding cleanup)."""
+    from proctor_web.lti import grades
     from proctor_web.services import provider_sync, reviews
     from proctor_web.services.exams import backend_for
 
     reviews.mark_attempt_inactive(attempt.attempt_code)
+    grades.queue_removal(attempt, now)
     if attempt.taking_as_proctored and attempt.external_id:
         backend = backend_for(attempt.exam)
         if backend is not None:

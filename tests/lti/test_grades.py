@@ -282,3 +282,27 @@ def test_a_line_items_service_answering_nonsense_refuses_the_score_without_crash
     assert grades.deliver_pending(utcnow()) == 0
     row = db.session.execute(select(LtiScoreOutbox)).scalar_one()
     assert row.status == "refused" and "not a JSON list" in row.last_error
+
+
+def test_a_reset_attempt_clears_its_published_result(lms, graded: Graded, factory) -> None:
+    attempt = factory.attempt(graded.exam, graded.learner, "submitted", started_minutes_ago=30)
+    attempts.apply_action(attempt, Action.VERIFY, Actor.staff(graded.teacher), utcnow(),
+                          reason="fine")
+    attempts.apply_action(attempt, Action.REMOVE, Actor.staff(graded.teacher), utcnow(),
+                          reason="retake")
+    assert grades.deliver_pending(utcnow()) == 2
+    scores = _recorded(lms)
+    assert [(s["activityProgress"], s["gradingProgress"], s.get("scoreGiven"))
+            for s in scores] == [("Completed", "FullyGraded", 90),
+                                 ("Initialized", "NotReady", None)]
+    rows = db.session.execute(select(LtiScoreOutbox).order_by(LtiScoreOutbox.id)).scalars().all()
+    assert [r.attempt_status for r in rows] == ["verified", "removed"]
+
+
+def test_removing_an_attempt_that_published_nothing_sends_nothing(
+    graded: Graded, factory,
+) -> None:
+    attempt = factory.attempt(graded.exam, graded.learner, "started", started_minutes_ago=5)
+    attempts.apply_action(attempt, Action.REMOVE, Actor.staff(graded.teacher), utcnow(),
+                          reason="retake")
+    assert _queued() == []
