@@ -408,3 +408,13 @@ def test_command_line_serves_the_demo_platform_with_the_tool_registered() -> Non
         finally:
             process.terminate()
             process.wait(timeout=10)
+
+
+def test_login_initiation_can_be_a_form_post(platform: BackgroundPlatform) -> None:
+    page = requests.get(f"{platform.url}/launch", params={"post": "1", "user_id": "u-3"},
+                        timeout=10)
+    assert page.status_code == 200
+    assert f"action='{TOOL}/login'" in page.text and "method='post'" in page.text
+    fields = _form_fields(page.text)
+    assert fields["login_hint"] == "u-3" and fields["iss"] == platform.url
+    assert fields["lti_message_hint"] and fields["client_id"] == "tool-1"

@@ -243,7 +243,8 @@ class PlatformState:
                 "deep_link_responses": list(self.deep_link_responses),
                 "returns": list(self.returns),
                 "lineitems": [self.lineitem_view(n) for n in sorted(self.lineitems)],
-                "scores": list(self.scores),
+                "scores": [{k: v for k, v in score.items() if not k.startswith("_")}
+                           for score in self.scores],
                 "tokens_issued": list(self.tokens_issued),
                 "service_requests": list(self.service_requests),
                 "contexts": {k: dict(v) for k, v in self.contexts.items()},
