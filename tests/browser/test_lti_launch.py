@@ -279,3 +279,67 @@ def test_a_browser_keeping_no_cookie_uses_platform_storage_and_the_frame_token(
     _shot(page, artifacts_dir, "lti-08-cookieless-submitted")
     # The browser did offer cookies; the tool never saw one, and the flow went on regardless.
     assert tool.app.config["COOKIES_SEEN_FROM_COOKIELESS_BROWSER"] > 0
+
+
+AXE_OPTIONS = {"runOnly": {"type": "tag",
+                           "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]}}
+
+
+def test_lti_pages_have_no_axe_violations(tool, lms, lms_page, artifacts_dir) -> None:
+    from urllib.parse import urlencode
+
+    from axe_playwright_python.sync_playwright import Axe
+
+    from proctor_web.services import courses
+
+    axe = Axe()
+    failures: list[str] = []
+    page = lms_page
+
+    def check(name: str) -> None:
+        results = axe.run(page, options=AXE_OPTIONS)
+        _shot(page, artifacts_dir, f"lti-a11y-{name}")
+        if results.violations_count:
+            failures.append(f"{name}: {results.generate_report()}")
+
+    def top_level_launch(**query: str) -> None:
+        page.goto(f"{lms.url}/launch?{urlencode({'context_id': 'bio-101', **query})}")
+
+    top_level_launch(user_id="teacher-2", roles="Instructor", resource_link_id="rl-axe")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Choose the exam this link opens")
+    check("link-setup")
+    top_level_launch(user_id="teacher-2", roles="Instructor",
+                     message_type="LtiDeepLinkingRequest")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Add an exam to")
+    check("deep-link")
+    top_level_launch(user_id="learner-3", resource_link_id="rl-axe")
+    expect(page.get_by_role("heading", level=1)).to_have_text("This exam is not set up yet")
+    check("not-ready")
+    top_level_launch(user_id="learner-3", expires_in="-600")
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        "The launch from your course did not work")
+    check("refused")
+
+    with tool.app.app_context():
+        if courses.find_user("lti-admin") is None:
+            courses.create_user("lti-admin", "lti-admin-pass", utcnow(), is_staff=True)
+            db.session.commit()
+    page.context.clear_cookies()  # leave the launched learner's session
+    page.goto(tool.path("/login"))
+    page.fill("#username", "lti-admin")
+    page.fill("#password", "lti-admin-pass")
+    page.click("button[type=submit]")
+    page.goto(tool.path("/lti/platforms"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("LMS platforms (LTI 1.3)")
+    check("platforms")
+    page.get_by_role("link", name="Register a platform").click()
+    page.fill("#issuer", "https://lms.example.org")
+    page.fill("#client_id", "abc")
+    page.fill("#deployment_ids", "1")
+    page.fill("#auth_login_url", "https://lms.example.org/auth")
+    page.fill("#auth_token_url", "not a url")
+    page.fill("#key_set_url", "https://lms.example.org/jwks")
+    page.get_by_role("button", name="Register").click()
+    expect(page.locator("#auth_token_url-error")).to_be_visible()
+    check("platform-form-error")
+    assert not failures, "\n".join(failures)
