@@ -24,9 +24,11 @@ from typing import Any
 
 import requests
 from flask import current_app
+from sqlalchemy import select
 
-from proctor_web.lti.keys import sign_jwt
-from proctor_web.models import LtiPlatform
+from proctor_web.extensions import db
+from proctor_web.lti.keys import ensure_signing_key, sign_jwt
+from proctor_web.models import LtiKey, LtiPlatform
 
 log = logging.getLogger(__name__)
 
@@ -77,8 +79,26 @@ def _timeout() -> float:
     return float(current_app.config.get("LTI_SERVICE_TIMEOUT_SECONDS", DEFAULT_TIMEOUT_SECONDS))
 
 
+def _require_published_key(now: datetime) -> None:
+    """Refuse to sign with a key nobody can see yet.
+
+    The platform verifies our assertion against /lti/jwks.json while we wait for its answer,
+    so a key created in this very transaction would be unknown to it (and on SQLite its key
+    set request would queue behind our write lock). A missing key is created here and the
+    call reported as retryable: the caller's commit publishes it for the next try. Launches
+    and the key set endpoint create the key too, so this is only met on a fresh install.
+    """
+    if db.session.execute(select(LtiKey.id).where(LtiKey.retired_at.is_(None)).limit(1)).first():
+        return
+    ensure_signing_key(now)
+    raise PlatformServiceError("proctor_web's LTI signing key was only just created; the LMS "
+                               "can check it once it is saved. Try again in a moment.",
+                               retryable=True)
+
+
 def client_assertion(platform: LtiPlatform, now: datetime) -> str:
     """A single-use JWT proving to the platform that the token request comes from us."""
+    _require_published_key(now)
     claims = {
         "iss": platform.client_id,
         "sub": platform.client_id,

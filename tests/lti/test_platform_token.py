@@ -76,6 +76,7 @@ def test_client_assertion_names_us_the_token_url_and_a_fresh_jti(app, now) -> No
                            auth_login_url="https://lms.example/auth",
                            auth_token_url="https://lms.example/token",
                            key_set_url="https://lms.example/jwks")
+    keys.ensure_signing_key(now)  # published long ago, as after any launch
     responses.post("https://lms.example/token",
                    json={"access_token": "t", "token_type": "Bearer", "expires_in": 60})
     access_token(platform, [SCORE], now)
@@ -103,3 +104,16 @@ def test_client_assertion_names_us_the_token_url_and_a_fresh_jti(app, now) -> No
     assert len(responses.calls) == 0
     access_token(platform, [SCORE], now + timedelta(seconds=31))
     assert len(responses.calls) == 1
+
+
+def test_a_key_created_now_is_not_used_before_it_is_published(app, lms) -> None:
+    """The platform checks our assertion against our key set while we wait: a key only this
+    transaction knows would fail there, so the first call creates it and asks for a retry."""
+    platform = LtiPlatform(id=98, issuer=lms.url, client_id="fresh-install",
+                           auth_login_url=lms.url + "/auth", auth_token_url=lms.url + "/token",
+                           key_set_url=lms.url + "/jwks.json")
+    with pytest.raises(PlatformServiceError) as error:
+        access_token(platform, [NRPS], utcnow())
+    assert error.value.retryable and "only just created" in error.value.message
+    assert control(lms, "GET", "state")["service_requests"] == []  # nothing was sent
+    assert keys.public_key_set(utcnow())["keys"]  # the key exists for the next try
