@@ -147,3 +147,10 @@ def test_a_get_or_an_empty_post_to_the_launch_url_is_explained(app, client) -> N
     _refused(client.post("/lti/launch", data={}), "missing_parameters")
     _refused(client.post("/lti/launch", data={"id_token": "nonsense", "state": "x"}),
              "malformed_token")
+
+
+def test_a_login_for_someone_elses_target_link_is_refused(app, client, lms, lms_platform) -> None:
+    from tests.lti.tool_launch import login
+
+    response = login(client, lms, target_link_uri="https://elsewhere.example/lti/launch")
+    _refused(response, "bad_target_link_uri")

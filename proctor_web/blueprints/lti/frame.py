@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import g
+from flask import g, has_request_context
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
@@ -51,7 +51,8 @@ def _install(state: Any) -> None:
 
 @bp.app_context_processor
 def frame_template_values() -> dict[str, Any]:
-    state = frame_session.lti_state()
+    # Emails are rendered outside any request: no session, no frame.
+    state = frame_session.lti_state() if has_request_context() else {}
     in_lti = bool(state)
     return {
         "lti_session": in_lti,

@@ -61,7 +61,8 @@ def login() -> Any:
     """Third-party-initiated login: remember state and nonce, then go to the platform."""
     now = utcnow()
     try:
-        start = oidc.start_login(request.values, launch_url(), now)
+        our_hosts = (urlsplit(current_app.config["SITE_URL"]).netloc, request.host)
+        start = oidc.start_login(request.values, launch_url(), now, our_hosts)
     except LaunchRefused as refusal:
         return refused_page(refusal)
     db.session.commit()

@@ -64,17 +64,22 @@ def _sweep(now: datetime) -> None:
     db.session.execute(delete(LtiNonce).where(LtiNonce.expires_at < now))
 
 
-def start_login(params: Mapping[str, str], redirect_uri: str, now: datetime) -> LoginRedirect:
-    """Check the login initiation request and remember its state (flushes)."""
+def start_login(params: Mapping[str, str], redirect_uri: str, now: datetime,
+                our_hosts: tuple[str, ...] = ()) -> LoginRedirect:
+    """Check the login initiation request and remember its state (flushes).
+
+    ``our_hosts``: the host[:port] names of this site; the target link must be one of ours.
+    """
     missing = [name for name in ("iss", "login_hint", "target_link_uri")
                if not (params.get(name) or "").strip()]
     if missing:
         raise LaunchRefused("missing_parameters", _(
             "The login request lacks %(names)s.", names=", ".join(missing)))
     target = urlsplit(params["target_link_uri"])
-    if target.scheme not in ("http", "https") or not target.hostname:
+    if target.scheme not in ("http", "https") or not target.hostname or (
+            our_hosts and target.netloc not in our_hosts):
         raise LaunchRefused("bad_target_link_uri", _(
-            "The login request's target_link_uri is not an http(s) URL."))
+            "The login request's target_link_uri is not a URL of this tool."))
     platform = _platform_for_login(params["iss"].strip(), (params.get("client_id") or "").strip()
                                    or None)
     if not platform.is_active:
