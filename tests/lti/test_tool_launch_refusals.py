@@ -154,3 +154,11 @@ def test_a_login_for_someone_elses_target_link_is_refused(app, client, lms, lms_
 
     response = login(client, lms, target_link_uri="https://elsewhere.example/lti/launch")
     _refused(response, "bad_target_link_uri")
+
+
+def test_a_refusal_speaks_the_browsers_language(app, client, lms, lms_platform) -> None:
+    fields = launch_fields(client, lms, expires_in="-600")
+    response = client.post("/lti/launch", data=fields, headers={"Accept-Language": "es"})
+    body = _refused(response, "expired_token")
+    assert "El token de lanzamiento ha caducado" in body
+    assert "El lanzamiento desde tu curso no funcionó" in body
