@@ -418,3 +418,13 @@ def test_login_initiation_can_be_a_form_post(platform: BackgroundPlatform) -> No
     fields = _form_fields(page.text)
     assert fields["login_hint"] == "u-3" and fields["iss"] == platform.url
     assert fields["lti_message_hint"] and fields["client_id"] == "tool-1"
+
+
+def test_an_outage_can_target_the_key_set(platform: BackgroundPlatform) -> None:
+    requests.post(f"{platform.url}/_control/fail", json={"count": 1, "paths": ["/jwks.json"]},
+                  timeout=10).raise_for_status()
+    assert requests.get(f"{platform.url}/jwks.json", timeout=10).status_code == 503
+    assert requests.get(f"{platform.url}/jwks.json", timeout=10).status_code == 200
+    refused = requests.post(f"{platform.url}/_control/fail",
+                            json={"count": 1, "paths": ["/_control/state"]}, timeout=10)
+    assert refused.status_code == 400

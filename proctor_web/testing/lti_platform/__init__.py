@@ -25,8 +25,10 @@ Test control (JSON; ``/_control/`` answers loopback callers only)
         (short ``Learner``/``Instructor``... or full URIs), ``status`` (Active, Inactive,
         Deleted), ``name``, ``given_name``, ``family_name``, ``email``.
     ``POST /_control/lineitems`` ``{"context_id", "label", "scoreMaximum", "resourceLinkId"}``.
-    ``POST /_control/fail`` ``{"count": N, "status": 503}``: the next N requests to the web
-        services (token, NRPS, AGS) answer that status, with ``Retry-After``.
+    ``POST /_control/fail`` ``{"count": N, "status": 503, "paths": [...]}``: the next N
+        requests whose path starts with one of ``paths`` (default the web services: ``/token``,
+        ``/nrps/``, ``/ags/``; ``["/jwks.json"]`` makes the key set fail) answer that status,
+        with ``Retry-After``.
     ``POST /_control/config`` ``TOKEN_TTL_SECONDS``, ``ID_TOKEN_TTL_SECONDS``,
         ``NRPS_PAGE_SIZE``, ``JWKS_CACHE_SECONDS``.
     ``POST /_control/rotate_key`` (``{"drop_old": true}`` to drop old keys from the key set),

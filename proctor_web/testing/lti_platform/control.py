@@ -11,6 +11,8 @@ from flask import Blueprint, Response, abort, current_app, jsonify, request
 
 from proctor_web.testing.lti_platform.state import (
     DEFAULT_SETTINGS,
+    NO_FAILURES,
+    SERVICE_PATHS,
     PlatformError,
     PlatformState,
     Tool,
@@ -123,14 +125,21 @@ def add_lineitem() -> Response:
 
 @control.post("/fail")
 def inject_failures() -> Response:
-    """The next ``count`` service requests (token, NRPS, AGS) answer ``status`` (default 503)."""
+    """The next ``count`` requests to ``paths`` (path prefixes; default the web services:
+    token, NRPS, AGS) answer ``status`` (default 503)."""
     body = _body()
     count, status = body.get("count", 1), body.get("status", 503)
+    paths = body.get("paths", list(SERVICE_PATHS))
     if not isinstance(count, int) or count < 0 or not isinstance(status, int):
         raise PlatformError("count and status must be integers, count at least 0")
+    if not isinstance(paths, list) or not all(isinstance(p, str) and p.startswith("/")
+                                              for p in paths):
+        raise PlatformError("paths must be a list of path prefixes starting with /")
+    if any(p.startswith("/_control") for p in paths):
+        raise PlatformError("the control API cannot be made to fail")
     state = _state()
     with state.lock:
-        state.failures = {"count": count, "status": status}
+        state.failures = {"count": count, "status": status, "paths": paths}
     return jsonify(state.failures)
 
 
@@ -191,5 +200,5 @@ def reset() -> Response:
         state.lineitems.clear()
         state.access_tokens.clear()
         state.contexts.clear()
-        state.failures = {"count": 0, "status": 503}
+        state.failures = dict(NO_FAILURES)
     return jsonify(ok=True)

@@ -15,7 +15,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 from proctor_web.testing.lti_platform.browser import browser
 from proctor_web.testing.lti_platform.control import control
-from proctor_web.testing.lti_platform.services import services
+from proctor_web.testing.lti_platform.services import injected_outage, services
 from proctor_web.testing.lti_platform.state import PlatformError, PlatformState, Tool
 
 
@@ -25,6 +25,7 @@ def create_platform(settings: dict[str, Any] | None = None, base_url: str = "") 
     state = PlatformState(base_url=base_url)
     state.settings.update(settings or {})
     app.extensions["lti_platform"] = state
+    app.before_request(injected_outage)
     app.register_blueprint(browser)
     app.register_blueprint(services)
     app.register_blueprint(control)

@@ -42,12 +42,18 @@ def _state() -> PlatformState:
 
 
 @services.before_request
-def injected_outage() -> Response | None:
+def record_request() -> None:
     state = _state()
     with state.lock:
         state.service_requests.append({"method": request.method, "path": request.path,
                                        "at": time.time()})
-    status = state.take_failure()
+
+
+def injected_outage() -> Response | None:
+    """App-wide gate (see server.py): an injected outage answers before any view runs."""
+    if request.path.startswith("/_control"):
+        return None
+    status = _state().take_failure(request.path)
     if status is not None:
         response = jsonify(detail="injected outage")
         response.status_code = status

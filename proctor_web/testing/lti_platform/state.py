@@ -45,6 +45,10 @@ ROLE_PREFIX = "http://purl.imsglobal.org/vocab/lis/v2/membership#"
 ACTIVITY_PROGRESS = frozenset({"Initialized", "Started", "InProgress", "Submitted", "Completed"})
 GRADING_PROGRESS = frozenset({"FullyGraded", "Pending", "PendingManual", "Failed", "NotReady"})
 
+#: Injected outages hit the web services unless a test names other paths (e.g. /jwks.json).
+SERVICE_PATHS = ("/token", "/nrps/", "/ags/")
+NO_FAILURES: dict[str, Any] = {"count": 0, "status": 503, "paths": list(SERVICE_PATHS)}
+
 DEFAULT_SETTINGS: dict[str, Any] = {
     "TOKEN_TTL_SECONDS": 3600,
     "ID_TOKEN_TTL_SECONDS": 300,
@@ -137,7 +141,7 @@ class PlatformState:
     used_jtis: dict[str, float] = field(default_factory=dict)
     service_requests: list[dict[str, Any]] = field(default_factory=list)
     # Injected outages: the next ``count`` service requests answer ``status``.
-    failures: dict[str, Any] = field(default_factory=lambda: {"count": 0, "status": 503})
+    failures: dict[str, Any] = field(default_factory=lambda: dict(NO_FAILURES))
     storage: dict[str, dict[str, str]] = field(default_factory=dict)
     jwks_cache: dict[str, tuple[float, dict[str, Any]]] = field(default_factory=dict)
 
@@ -170,10 +174,10 @@ class PlatformState:
             context_id, {"title": f"Course {context_id}", "label": context_id, "members": []}
         )
 
-    def take_failure(self) -> int | None:
-        """The status to answer instead of serving, while an injected outage lasts."""
+    def take_failure(self, path: str) -> int | None:
+        """The status to answer instead of serving ``path``, while an injected outage lasts."""
         with self.lock:
-            if self.failures["count"] > 0:
+            if self.failures["count"] > 0 and path.startswith(tuple(self.failures["paths"])):
                 self.failures["count"] -= 1
                 return int(self.failures["status"])
         return None
