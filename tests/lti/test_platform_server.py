@@ -376,13 +376,19 @@ def test_deep_linking_response_is_verified_against_the_tool_key_set(
     refused = requests.post(f"{platform.url}/deep_link_return",
                             data={"JWT": keys.sign(response_claims, key=stranger)}, timeout=10)
     assert refused.status_code == 400
+    items_claim = "https://purl.imsglobal.org/spec/lti-dl/claim/content_items"
+    link_item = response_claims[items_claim][0]
+    for items in ([link_item, link_item], [{"type": "html", "html": "<p>x</p>"}]):
+        wrong = requests.post(f"{platform.url}/deep_link_return", timeout=10, data={
+            "JWT": keys.sign({**response_claims, items_claim: items})})
+        assert wrong.status_code == 400, items
     accepted = requests.post(f"{platform.url}/deep_link_return",
                              data={"JWT": keys.sign(response_claims)}, timeout=10)
     assert accepted.status_code == 200, accepted.text
     recorded = requests.get(f"{platform.url}/_control/deep_links", timeout=10).json()
-    assert recorded[0]["error"] is not None
-    item = recorded[1]["content_items"][0]
-    assert item["custom"] == {"content_id": "exam-1"} and recorded[1]["context_id"] == "c-3"
+    assert [r["error"] is not None for r in recorded] == [True, True, True, False]
+    item = recorded[3]["content_items"][0]
+    assert item["custom"] == {"content_id": "exam-1"} and recorded[3]["context_id"] == "c-3"
     assert item["lineitem_url"].startswith(f"{platform.url}/ags/c-3/lineitems/")
 
 

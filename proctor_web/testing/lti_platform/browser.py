@@ -22,6 +22,7 @@ from proctor_web.testing.lti_platform.state import (
     DL_CONTENT_ITEMS_CLAIM,
     DL_DATA_CLAIM,
     DL_MSG_CLAIM,
+    DL_SETTINGS_CLAIM,
     LTI,
     PlatformError,
     PlatformState,
@@ -236,6 +237,15 @@ def _verify_deep_link_response(state: PlatformState, token: str) -> dict[str, An
              and launch["spec"]["dl_data"] == claims.get(DL_DATA_CLAIM)), None)
     if request_launch is None:
         raise PlatformError("the data claim does not echo a deep-linking request")
+    items = claims.get(DL_CONTENT_ITEMS_CLAIM, [])
+    if not isinstance(items, list):
+        raise PlatformError("content_items must be a list")
+    settings = request_launch["claims"][DL_SETTINGS_CLAIM]
+    if len(items) > 1 and not settings["accept_multiple"]:
+        raise PlatformError("only one content item was asked for (accept_multiple is false)")
+    for item in items:
+        if not isinstance(item, dict) or item.get("type") not in settings["accept_types"]:
+            raise PlatformError(f"content item type not accepted: {item!r:.80}")
     claims["_context_id"] = request_launch["spec"]["context_id"]
     return claims
 
