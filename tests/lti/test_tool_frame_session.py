@@ -139,3 +139,20 @@ def test_launch_fields_do_not_work_twice_through_the_storage_path(
     replay = app.test_client(use_cookies=False).post(
         "/lti/launch", data={**fields, "lti_storage_state": fields["state"]})
     assert replay.status_code == 400
+
+
+def test_a_strict_policy_gets_the_platform_in_frame_ancestors_and_form_action(app) -> None:
+    from werkzeug.wrappers import Response
+
+    from proctor_web.blueprints.lti.frame import _allow_framing
+
+    with app.test_request_context("/"):
+        g.lti_frame_origins = ["https://lms.example.edu"]
+        response = Response("x", headers={
+            "Content-Security-Policy": "default-src 'self'; form-action 'self'; "
+                                       "frame-ancestors 'self'",
+            "X-Frame-Options": "SAMEORIGIN"})
+        policy = _allow_framing(response).headers["Content-Security-Policy"]
+    assert "form-action 'self' https://lms.example.edu" in policy
+    assert "frame-ancestors 'self' https://lms.example.edu" in policy
+    assert "default-src 'self';" in policy and "X-Frame-Options" not in response.headers

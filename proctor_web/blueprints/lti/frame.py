@@ -22,15 +22,13 @@ def _allow_framing(response: Response) -> Response:
         return response
     origins = " ".join(lti_origins)
     policy = response.headers.get("Content-Security-Policy")
-    if policy and "frame-ancestors" in policy:
-        directives = [d.strip() for d in policy.split(";") if d.strip()]
-        directives = [f"{d} {origins}" if d.startswith("frame-ancestors") else d
-                      for d in directives]
-        response.headers["Content-Security-Policy"] = "; ".join(directives)
-    else:
-        policy_text = f"frame-ancestors 'self' {origins}"
-        response.headers["Content-Security-Policy"] = (
-            f"{policy}; {policy_text}" if policy else policy_text)
+    directives = [d.strip() for d in (policy or "").split(";") if d.strip()]
+    if not any(d.startswith("frame-ancestors") for d in directives):
+        directives.append("frame-ancestors 'self'")
+    # The platform frames us, and our forms may post to it (the deep linking answer).
+    directives = [f"{d} {origins}" if d.startswith(("frame-ancestors", "form-action")) else d
+                  for d in directives]
+    response.headers["Content-Security-Policy"] = "; ".join(directives)
     # X-Frame-Options cannot name another site; frame-ancestors says it all.
     response.headers.pop("X-Frame-Options", None)
     return response

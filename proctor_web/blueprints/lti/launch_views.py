@@ -23,7 +23,7 @@ from proctor_web.lti.tool import claims as c
 from proctor_web.lti.tool import deep_linking, oidc, provisioning
 from proctor_web.lti.tool.errors import LaunchRefused
 from proctor_web.lti.tool.frame_session import LTI_SESSION_KEY
-from proctor_web.lti.tool.launch import Launch, verify_launch
+from proctor_web.lti.tool.launch import Launch
 from proctor_web.models import LtiPlatform, utcnow
 from proctor_web.services.learner import exam_path
 
@@ -109,13 +109,7 @@ def launch() -> Any:
         if not asked_storage and pending is not None and pending.storage_target:
             return _read_state_from_platform_storage(pending, id_token, state)
     try:
-        verified = verify_launch(id_token, state, browser_state, now)
-        if verified.message_type == c.DEEP_LINKING_REQUEST and not c.is_staff_role(
-                verified.roles):
-            raise LaunchRefused("not_instructor", _(
-                "Only instructors can add exams to the course."), status=403,
-                return_url=verified.return_url)
-        provisioned = provisioning.apply_launch(verified, now)
+        verified, provisioned = provisioning.accept_launch(id_token, state, browser_state, now)
     except LaunchRefused as refusal:
         return refused_page(refusal)
     _open_session(verified, provisioned, now)

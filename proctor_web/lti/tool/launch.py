@@ -37,7 +37,6 @@ class Launch:
     deployment_id: str
     message_type: str
     claims: dict[str, Any]
-    login: LtiLoginState
     return_url: str | None = None
     custom: dict[str, Any] = field(default_factory=dict)
 
@@ -199,7 +198,7 @@ def verify_launch(id_token: str, state: str, browser_state: str | None,
             "the course."), return_url=return_url) from None
     custom = verified.get(c.CUSTOM) if isinstance(verified.get(c.CUSTOM), dict) else {}
     return Launch(platform=platform, deployment_id=deployment_id, message_type=message_type,
-                  claims=verified, login=login, return_url=return_url, custom=custom)
+                  claims=verified, return_url=return_url, custom=custom)
 
 
 def _check_state_and_nonce(claims: dict[str, Any], platform: LtiPlatform, state: str,

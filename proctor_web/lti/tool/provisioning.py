@@ -9,11 +9,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from proctor_web.extensions import db
 from proctor_web.lti.tool import claims as c
-from proctor_web.lti.tool.launch import Launch
+from proctor_web.lti.tool.errors import LaunchRefused
+from proctor_web.lti.tool.launch import Launch, verify_launch
 from proctor_web.models import (
     Course,
     CourseRole,
@@ -186,6 +188,20 @@ def apply_launch(launch: Launch, now: datetime) -> Provisioned:
                 exam = None
     return Provisioned(user=user, course=course, context=context, is_staff=is_staff,
                        link=link, exam=exam)
+
+
+def accept_launch(id_token: str, state: str, browser_state: str | None,
+                  now: datetime) -> tuple[Launch, Provisioned]:
+    """The whole launch: verify it, then create or update what it tells us (flushes).
+
+    Raises ``LaunchRefused`` before anything is written when a check fails.
+    """
+    launch = verify_launch(id_token, state, browser_state, now)
+    if launch.message_type == c.DEEP_LINKING_REQUEST and not c.is_staff_role(launch.roles):
+        raise LaunchRefused("not_instructor", _(
+            "Only instructors can add exams to the course."), status=403,
+            return_url=launch.return_url)
+    return launch, apply_launch(launch, now)
 
 
 def link_exam(link: LtiResourceLink, exam: Exam, now: datetime) -> None:
