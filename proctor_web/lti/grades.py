@@ -24,7 +24,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from proctor_web.errors import BadRequest
 from proctor_web.extensions import db
@@ -78,6 +78,34 @@ OUTCOMES: dict[str, Outcome] = {
 
 def settings_for(exam: Exam) -> LtiGradeSettings | None:
     return db.session.get(LtiGradeSettings, exam.id)
+
+
+@dataclass(frozen=True)
+class DeliverySummary:
+    pending: int
+    delivered: int
+    refused: int
+    last_refusal: str
+
+
+def delivery_summary(exam: Exam) -> DeliverySummary:
+    """How the exam's scores are faring on their way to the LMS (one grouped query)."""
+    rows = db.session.execute(
+        select(LtiScoreOutbox.status, func.count(), func.max(LtiScoreOutbox.id))
+        .join(LtiResourceLink, LtiResourceLink.id == LtiScoreOutbox.resource_link_id)
+        .where(LtiResourceLink.exam_id == exam.id)
+        .group_by(LtiScoreOutbox.status)
+    ).all()
+    counts = {status: count for status, count, _latest in rows}
+    latest_refused = next((latest for status, _c, latest in rows
+                           if status == DeliveryStatus.REFUSED.value), None)
+    refusal = db.session.get(LtiScoreOutbox, latest_refused) if latest_refused else None
+    return DeliverySummary(
+        pending=counts.get(DeliveryStatus.PENDING.value, 0),
+        delivered=counts.get(DeliveryStatus.DELIVERED.value, 0),
+        refused=counts.get(DeliveryStatus.REFUSED.value, 0),
+        last_refusal=refusal.last_error if refusal else "",
+    )
 
 
 def _score(form: Mapping[str, Any], field: str, default: float) -> float:

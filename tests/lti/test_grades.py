@@ -306,3 +306,31 @@ def test_removing_an_attempt_that_published_nothing_sends_nothing(
     attempts.apply_action(attempt, Action.REMOVE, Actor.staff(graded.teacher), utcnow(),
                           reason="retake")
     assert _queued() == []
+
+
+def test_the_exam_page_tells_how_scores_are_faring(
+    app, client, lms, graded: Graded, factory, now,
+) -> None:
+    control(lms, "PUT", "contexts/c-1", {"members": [{"user_id": "u-ada"}]})
+    grades.queue_outcome(factory.attempt(graded.exam, graded.learner, "verified"), "verified",
+                         now)
+    assert grades.deliver_pending(utcnow()) == 1
+    control(lms, "PUT", "contexts/c-1", {"members": [{"user_id": "u-ada"}]})  # bo left
+    other = factory.learner(COURSE_ID, "bo")
+    db.session.add(UserIdentity(user_id=other.id, issuer=graded.platform.issuer, subject="u-bo"))
+    grades.queue_outcome(factory.attempt(graded.exam, other, "rejected"), "rejected", now)
+    grades.queue_outcome(factory.attempt(graded.exam, graded.learner, "error",
+                                         resumed=True), "error", now)
+    control(lms, "POST", "fail", {"count": 10})
+    grades.deliver_pending(utcnow())
+    control(lms, "POST", "fail", {"count": 0})
+    db.session.commit()
+    summary = grades.delivery_summary(graded.exam)
+    assert (summary.delivered, summary.pending, summary.refused) == (1, 2, 0)
+    grades.deliver_pending(utcnow() + timedelta(minutes=5))
+    db.session.commit()
+    make_sign_in(app, client)(graded.teacher)
+    page = client.get(f"/courses/{COURSE_ID}/instructor/exams/{graded.exam.id}/edit")
+    text = page.get_data(as_text=True)
+    assert "Scores sent: 2; waiting for the LMS: 0; refused by the LMS: 1." in text
+    assert "Latest refusal:" in text and "not in the course" in text

@@ -251,7 +251,8 @@ def course_settings(course: Course):
 def _exam_form(course: Course, exam, form, error: str | None, status: int = 200, **extra: Any):
     return _render("exam_form.html", course, status=status, exam=exam, form=form, error=error,
                    backends=_backend_names(), exam_types=tuple(instructor.TYPE_FLAGS),
-                   grade_settings=grades.settings_for(exam) if exam else None, **extra)
+                   grade_settings=grades.settings_for(exam) if exam else None,
+                   grade_deliveries=grades.delivery_summary(exam) if exam else None, **extra)
 
 
 def _backend_names() -> list[str]:
