@@ -156,3 +156,13 @@ def test_a_strict_policy_gets_the_platform_in_frame_ancestors_and_form_action(ap
     assert "form-action 'self' https://lms.example.edu" in policy
     assert "frame-ancestors 'self' https://lms.example.edu" in policy
     assert "default-src 'self';" in policy and "X-Frame-Options" not in response.headers
+
+
+def test_sessions_not_opened_by_a_launch_keep_their_usual_cookie(app, client, factory) -> None:
+    user = factory.user("local", password="local-password")
+    db.session.commit()
+    response = client.post("/login", data={"username": "local", "password": "local-password"})
+    cookie = next(c for c in _set_cookies(response) if c.startswith("session="))
+    assert "Partitioned" not in cookie and "SameSite=Lax" in cookie
+    assert "X-Proctor-Session" not in response.headers
+    assert user.id

@@ -162,3 +162,43 @@ def test_a_refusal_speaks_the_browsers_language(app, client, lms, lms_platform) 
     body = _refused(response, "expired_token")
     assert "El token de lanzamiento ha caducado" in body
     assert "El lanzamiento desde tu curso no funcionó" in body
+
+
+def test_an_unreachable_key_set_is_a_502_naming_it(app, client, lms, lms_platform) -> None:
+    fields = launch_fields(client, lms)
+    lms_platform.key_set_url = "http://127.0.0.1:9/jwks.json"  # nothing listens there
+    db.session.commit()
+    platform_keys.forget_cached_keys()
+    _refused(client.post("/lti/launch", data=fields), "key_set_unreachable", 502)
+    assert _counts() == (0, 0, 0, 0, 0)
+
+
+def test_a_switched_off_platform_and_an_unknown_deployment_are_refused_at_login(
+    app, client, lms, lms_platform
+) -> None:
+    from tests.lti.tool_launch import login
+
+    _refused(login(client, lms, deployment_id="not-registered"), "unknown_deployment")
+    lms_platform.is_active = False
+    db.session.commit()
+    _refused(login(client, lms), "platform_inactive", 403)
+
+
+def test_expired_login_states_and_nonces_are_swept_at_the_next_login(
+    app, client, lms, lms_platform
+) -> None:
+    from datetime import timedelta
+
+    from proctor_web.models import LtiLoginState, LtiNonce, utcnow
+    from tests.lti.tool_launch import login
+
+    long_ago = utcnow() - timedelta(days=1)
+    db.session.add(LtiLoginState(state="old", nonce="old", platform_id=lms_platform.id,
+                                 expires_at=long_ago))
+    db.session.add(LtiNonce(platform_id=lms_platform.id, nonce="old", expires_at=long_ago))
+    db.session.commit()
+    login(client, lms)
+    assert db.session.scalar(select(func.count(LtiNonce.id))) == 0
+    assert [s.state for s in db.session.scalars(select(LtiLoginState))] != ["old"]
+    assert db.session.scalar(select(func.count(LtiLoginState.id)).where(
+        LtiLoginState.state == "old")) == 0

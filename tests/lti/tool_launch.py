@@ -53,7 +53,9 @@ def register_with(lms: BackgroundPlatform, client_id: str = CLIENT_ID,
         auth_login_url=endpoints["auth_login_url"], auth_token_url=endpoints["auth_token_url"],
         key_set_url=endpoints["key_set_url"], deployment_ids=deployment_ids, name="Test LMS",
     ), now)
-    db.session.flush()
+    # Committed (the test's outer transaction still rolls it back): a refused request rolls
+    # back its own work, which must not take the registration with it.
+    db.session.commit()
     return platform
 
 
