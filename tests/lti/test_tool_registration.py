@@ -111,3 +111,11 @@ def test_global_staff_add_and_edit_a_platform_with_errors_next_to_fields(
     assert refused.status_code == 400
     db.session.refresh(platform)
     assert platform.is_active is False
+
+
+def test_global_staff_find_the_platforms_page_from_the_home_page(app, client, factory) -> None:
+    sign_in = make_sign_in(app, client)
+    sign_in(factory.user("root2", is_staff=True))
+    assert "/lti/platforms" in client.get("/").get_data(as_text=True)
+    sign_in(factory.user("plain2"))
+    assert "/lti/platforms" not in client.get("/").get_data(as_text=True)
