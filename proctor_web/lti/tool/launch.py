@@ -148,6 +148,8 @@ def _check_lti_claims(claims: dict[str, Any], platform: LtiPlatform) -> tuple[st
         raise LaunchRefused("missing_claims", _(
             "The launch does not say who the user is (sub): anonymous launches are not "
             "supported."))
+    if not isinstance(claims.get(c.TARGET_LINK_URI), str) or not claims[c.TARGET_LINK_URI]:
+        raise LaunchRefused("missing_claims", _("The launch lacks its target link URI."))
     if not isinstance(claims.get(c.ROLES), list):
         raise LaunchRefused("missing_claims", _("The launch lacks its roles claim."))
     if message_type == c.RESOURCE_LINK_REQUEST:
