@@ -30,6 +30,7 @@ from proctor_web.models import (
     LtiContext,
     LtiPlatform,
     LtiRosterSync,
+    User,
     UserIdentity,
 )
 from proctor_web.services import courses
@@ -97,48 +98,90 @@ def _lms_users_enrolled(platform: LtiPlatform, course_id: str) -> dict[int, Cour
     return {m.user_id: m for m in db.session.execute(query).scalars()}
 
 
-def apply_members(context: LtiContext, members: list[dict[str, Any]], now: datetime,
-                  result: RosterResult) -> None:
-    """Enroll the active members, deactivate the others (flushes; the caller commits)."""
-    platform = context.platform
-    before = _lms_users_enrolled(platform, context.course_id)
-    listed: set[int] = set()
+def _identities(issuer: str, subjects: list[str]) -> dict[str, UserIdentity]:
+    found: dict[str, UserIdentity] = {}
+    for start in range(0, len(subjects), 500):  # keeps IN lists within every database's limit
+        query = select(UserIdentity).where(UserIdentity.issuer == issuer,
+                                           UserIdentity.subject.in_(subjects[start:start + 500]))
+        found.update((i.subject, i) for i in db.session.execute(query).scalars())
+    return found
+
+
+def _memberships(course_id: str) -> dict[int, CourseMembership]:
+    query = select(CourseMembership).where(CourseMembership.course_id == course_id)
+    return {m.user_id: m for m in db.session.execute(query).scalars()}
+
+
+def _usable(members: list[dict[str, Any]], result: RosterResult) -> list[dict[str, Any]]:
+    usable = []
     for member in members:
         user_id = member.get("user_id")
         if not isinstance(user_id, str) or not user_id or len(user_id) > 255:
             result.warnings.append(f"member without a usable user_id skipped: {user_id!r}")
             continue
-        result.members_seen += 1
-        status = str(member.get("status") or "Active")
-        if status != "Active":
-            identity = db.session.execute(select(UserIdentity).where(
-                UserIdentity.issuer == platform.issuer, UserIdentity.subject == user_id,
-            )).scalar_one_or_none()
-            membership = before.get(identity.user_id) if identity is not None else None
-            if membership is not None:
-                membership.is_active = False
-                membership.modified = now
+        usable.append(member)
+    result.members_seen = len(usable)
+    return usable
+
+
+def _role(member: dict[str, Any]) -> str:
+    raw_roles = member.get("roles")
+    roles = [r for r in raw_roles if isinstance(r, str)] if isinstance(raw_roles, list) else []
+    return CourseRole.STAFF.value if is_staff_role(roles) else CourseRole.LEARNER.value
+
+
+def apply_members(context: LtiContext, members: list[dict[str, Any]], now: datetime,
+                  result: RosterResult) -> None:
+    """Enroll the active members, deactivate the others (flushes; the caller commits).
+
+    Identities and memberships are read in bulk and changes flushed together: a course of a
+    thousand learners is a few dozen statements on a resync, not thousands.
+    """
+    platform = context.platform
+    course_id = context.course_id
+    courses.ensure_course(course_id, now)
+    usable = _usable(members, result)
+    identities = _identities(platform.issuer, [m["user_id"] for m in usable])
+    user_ids = [identity.user_id for identity in identities.values()]
+    # Held here because the session only keeps weak references: the per-member lookups of
+    # user_for_identity then find them without a query.
+    known_users = [user for start in range(0, len(user_ids), 500) for user in db.session.execute(
+        select(User).where(User.id.in_(user_ids[start:start + 500]))).scalars()]
+    memberships = _memberships(course_id)
+    before = _lms_users_enrolled(platform, course_id)
+    listed: set[int] = set()
+    with db.session.no_autoflush:
+        for member in usable:
+            identity = identities.get(member["user_id"])
+            if str(member.get("status") or "Active") != "Active":
+                if identity is not None:
+                    listed.add(identity.user_id)
+                    membership = before.get(identity.user_id)
+                    if membership is not None:
+                        membership.is_active, membership.modified = False, now
+                        result.deactivated += 1
+                continue
+            role = _role(member)
+            # The same user a launch finds or creates, with the name and email shared here.
+            user = user_for_identity(platform.issuer, member["user_id"], member, now)
+            listed.add(user.id)
+            membership = memberships.get(user.id)
+            if membership is None:
+                membership = CourseMembership(user_id=user.id, course_id=course_id, role=role,
+                                              enrollment_mode="verified", is_active=True,
+                                              created=now, modified=now)
+                db.session.add(membership)
+                memberships[user.id] = membership
+                result.added += 1
+            elif not membership.is_active or membership.role != role:
+                membership.is_active, membership.role, membership.modified = True, role, now
+                result.updated += 1
+        for user_id, membership in before.items():
+            if user_id not in listed and membership.is_active:
+                membership.is_active, membership.modified = False, now
                 result.deactivated += 1
-            if identity is not None:
-                listed.add(identity.user_id)
-            continue
-        raw_roles = member.get("roles")
-        roles = [r for r in raw_roles if isinstance(r, str)] if isinstance(raw_roles, list) else []
-        role = CourseRole.STAFF.value if is_staff_role(roles) else CourseRole.LEARNER.value
-        user = user_for_identity(platform.issuer, user_id, member, now)
-        listed.add(user.id)
-        existing = courses.membership_of(user, context.course_id)
-        if existing is None:
-            result.added += 1
-        elif not existing.is_active or existing.role != role:
-            result.updated += 1
-        courses.enroll(user, context.course_id, now, role=role)
-    for user_id, membership in before.items():
-        if user_id not in listed:
-            membership.is_active = False
-            membership.modified = now
-            result.deactivated += 1
     db.session.flush()
+    del known_users
 
 
 def sync_context(context: LtiContext, now: datetime, requested_by: str = "") -> RosterResult:

@@ -234,3 +234,17 @@ def test_members_the_lms_describes_badly_are_skipped_or_read_safely(
     ], utcnow(), result)
     assert result.members_seen == 1 and len(result.warnings) == 2
     assert _enrolled(context.platform.issuer) == {"u-odd": ("learner", True, "", "")}
+
+
+def test_a_resync_reads_in_bulk(lms, context: LtiContext, count_queries) -> None:
+    """One lookup per member at most (the shared identity lookup), never per-member
+    membership, user or course queries: a thousand learners resync in about a second."""
+    members = [_member(f"u-{i}", name=f"Learner {i}") for i in range(40)]
+    control(lms, "PUT", "contexts/c-1", {"members": members})
+    roster.sync_context(context, utcnow())
+    db.session.expunge_all()
+    context = db.session.get(LtiContext, context.id)
+    with count_queries() as counter:
+        result = roster.sync_context(context, utcnow())
+    assert result.ok and result.members_seen == 40 and result.updated == 0
+    assert counter.count <= 40 + 12, counter.statements
