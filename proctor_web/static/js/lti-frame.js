@@ -57,6 +57,9 @@ function refresh(value) {
   }
 }
 
+// For scripts that navigate by themselves (exam-page.js reloads on a status change).
+window.ltiFrame = { withToken: (url) => (token ? withToken(url) : url) };
+
 if (token) {
   tagLinks(document);
   tagForms(document);
