@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import wraps
 from typing import Any, TypeVar
 
@@ -132,12 +132,30 @@ def demo() -> None:
                 )
             created.append(f"exam {spec['exam_name']}")
     created.extend(_demo_lti_exams(now))
+    created.extend(_demo_lti_platform(now))
     summary = "; ".join(created) if created else "already loaded, nothing changed"
     click.echo(f"Demo data: {summary}")
     click.echo(f"Course: {DEMO_COURSE_ID}")
     for account in DEMO_ACCOUNTS:
         role = "global staff" if account.is_staff else f"course {account.course_role}"
         click.echo(f"  login {account.username:<11} password {account.password:<21} ({role})")
+
+
+#: The demo LMS: ``python -m proctor_web.testing.lti_platform --tool-url <our site>``.
+DEMO_LTI_PLATFORM = "http://127.0.0.1:11137"
+
+
+def _demo_lti_platform(now: Any) -> list[str]:
+    from proctor_web.lti.tool import registration
+
+    if registration.find_platform(DEMO_LTI_PLATFORM, "proctor-web-demo") is not None:
+        return []
+    registration.add_platform(registration.PlatformFields(
+        issuer=DEMO_LTI_PLATFORM, client_id="proctor-web-demo",
+        auth_login_url=f"{DEMO_LTI_PLATFORM}/auth", auth_token_url=f"{DEMO_LTI_PLATFORM}/token",
+        key_set_url=f"{DEMO_LTI_PLATFORM}/jwks.json", deployment_ids=("demo-deployment",),
+        name="Demo LMS (LTI test platform)"), now)
+    return [f"LTI platform {DEMO_LTI_PLATFORM}"]
 
 
 @proctor_cli.command("create-user")
@@ -260,7 +278,9 @@ def recount() -> None:
 @proctor_cli.command("sweep")
 @transactional
 def sweep() -> None:
-    """Submit attempts whose time ran out; retry provider events, exam pushes and emails."""
+    """Submit attempts whose time ran out; retry provider events, exam pushes, emails and LMS
+    scores; sync LMS rosters that are due."""
+    from proctor_web.lti import grades, roster
     from proctor_web.services import notifications, provider_sync
 
     now = utcnow()
@@ -273,6 +293,16 @@ def sweep() -> None:
     click.echo(f"Delivered {delivered} provider event(s).")
     sent = notifications.send_pending(now)
     click.echo(f"Sent {sent} email(s).")
+    scores = grades.deliver_pending(now)
+    click.echo(f"Delivered {scores} LMS score(s).")
+    minutes = int(current_app.config["LTI_ROSTER_SYNC_MINUTES"])
+    if minutes > 0:
+        for context_id in roster.due_context_ids(now, timedelta(minutes=minutes)):
+            db.session.commit()  # never wait on an LMS while holding the sweep's writes
+            result = roster.sync_context_by_id(context_id, utcnow(), requested_by="sweep")
+            click.echo(f"LMS roster of context {context_id}: "
+                       + (result.error or f"{result.members_seen} member(s), {result.added} "
+                          f"added, {result.updated} updated, {result.deactivated} deactivated."))
 
 
 @proctor_cli.command("create-oauth-client")
@@ -324,3 +354,35 @@ def obscured_id_map(backend: str) -> None:
     for user_id in users_who_met(backend):
         click.echo(f"{user_id},{previous_obscured_user_id(user_id, backend)},"
                    f"{obscured_user_id(user_id, backend)}")
+
+
+@proctor_cli.command("lti-add-platform")
+@click.option("--issuer", required=True, help="The platform's issuer (iss).")
+@click.option("--client-id", required=True, help="The client id the platform gave us.")
+@click.option("--deployment-id", "deployment_ids", required=True, multiple=True,
+              help="A deployment id (repeat for several).")
+@click.option("--auth-login-url", required=True, help="The platform's OIDC auth endpoint.")
+@click.option("--auth-token-url", required=True, help="The platform's OAuth2 token endpoint.")
+@click.option("--key-set-url", required=True, help="The platform's public key set (JWKS).")
+@click.option("--name", default="", help="A name for people (default: the issuer's host).")
+@transactional
+def lti_add_platform(issuer: str, client_id: str, deployment_ids: tuple[str, ...],
+                     auth_login_url: str, auth_token_url: str, key_set_url: str,
+                     name: str) -> None:
+    """Register an LMS that launches proctor_web over LTI 1.3; print what to paste there."""
+    from proctor_web.lti.tool import registration
+
+    platform = registration.add_platform(registration.PlatformFields(
+        issuer=issuer, client_id=client_id, auth_login_url=auth_login_url,
+        auth_token_url=auth_token_url, key_set_url=key_set_url,
+        deployment_ids=deployment_ids, name=name), utcnow())
+    click.echo(f"Registered {platform.name} ({platform.issuer}, client id {platform.client_id},"
+               f" deployments {', '.join(d.deployment_id for d in platform.deployments)}).")
+    click.echo("Enter these in the LMS's tool configuration:")
+    urls = registration.tool_urls(current_app.config["SITE_URL"])
+    for label, key in (("OIDC login initiation URL", "login_initiation_url"),
+                       ("Redirect URI / launch URL", "redirect_url"),
+                       ("Deep linking URL", "deep_linking_url"),
+                       ("Public key set (JWKS) URL", "key_set_url")):
+        click.echo(f"  {label:<28} {urls[key]}")
+    click.echo("  Custom parameter of a link  content_id=<the exam's content id>")

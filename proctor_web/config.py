@@ -60,6 +60,7 @@ DEFAULTS: dict[str, Any] = {
     "RATELIMIT_TOKEN_PER_CLIENT": "10 per minute",
     "RATELIMIT_LAUNCH_PER_ADDRESS": "30 per minute",
     "RATELIMIT_LAUNCH_PER_ATTEMPT": "10 per minute",
+    "LTI_SESSION_TOKEN_MAX_AGE": 3600,  # seconds a frame token lives without use
     # Proctoring rules
     "LOW_THRESHOLD_PCT": 0.2,
     "CRITICALLY_LOW_THRESHOLD_PCT": 0.05,
@@ -82,6 +83,9 @@ DEFAULTS: dict[str, Any] = {
     "MAIL_PASSWORD": None,
     "MAIL_DEFAULT_SENDER": "proctoring@example.com",
     "MAIL_TIMEOUT_SECONDS": 10,
+    # LMS services over LTI Advantage (roster sync, grade publishing)
+    "LTI_SERVICE_TIMEOUT_SECONDS": 10,
+    "LTI_ROSTER_SYNC_MINUTES": 60,  # the sweep syncs each LMS course at most this often; 0 = never
     # Locales
     "LANGUAGES": ["en", "es"],
     "DEFAULT_LOCALE": "en",

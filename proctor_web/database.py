@@ -57,9 +57,10 @@ def configure_engine(engine: Engine) -> None:
 
 
 @contextmanager
-def immediate_transactions() -> Iterator[None]:
-    """Transactions begun inside this block take SQLite's write lock at BEGIN."""
-    token = _forced_mode.set(True)
+def immediate_transactions(immediate: bool = True) -> Iterator[None]:
+    """Transactions begun inside this block take SQLite's write lock at BEGIN (or, with
+    ``immediate=False``, do not: a probe that only reads must not queue behind writers)."""
+    token = _forced_mode.set(immediate)
     try:
         yield
     finally:

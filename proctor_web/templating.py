@@ -10,6 +10,7 @@ from flask_babel import get_locale, gettext
 from flask_wtf.csrf import generate_csrf
 
 from proctor_web.i18n import human_duration, human_seconds
+from proctor_web.lti.tool.frame_session import frame_origins
 from proctor_web.security import headers
 
 
@@ -86,7 +87,8 @@ def client_state(page: Any) -> dict[str, Any]:
         "worker_url": worker_url,
         "ping_interval": payload.get("ping_interval") or config["PING_INTERVAL_SECONDS"],
         "software_download_url": provider.get("download_url"),
-        "frame_ancestors": list(config["FRAME_ANCESTORS"]),
+        # The configured LMS origins, and the platform's when an LTI launch opened the page.
+        "frame_ancestors": frame_origins(),
         "csrf_token": generate_csrf(),
         "exam": {"course_id": page.exam.course_id, "content_id": page.exam.content_id},
         "strings": {

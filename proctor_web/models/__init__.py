@@ -9,13 +9,22 @@ from proctor_web.models.allowance import (
 from proctor_web.models.attempt import Attempt, AttemptHistory, AttemptStatus
 from proctor_web.models.base import Base, utcnow
 from proctor_web.models.exam import Exam, ExamType, ReviewPolicy, ReviewPolicyHistory
-from proctor_web.models.lti import LtiContext, LtiDeployment, LtiPlatform, LtiResourceLink
+from proctor_web.models.lti import (
+    LtiContext,
+    LtiDeployment,
+    LtiLoginState,
+    LtiNonce,
+    LtiPlatform,
+    LtiResourceLink,
+)
+from proctor_web.models.lti_grades import LtiGradeSettings, LtiScoreOutbox
 from proctor_web.models.lti_key import LtiKey
 from proctor_web.models.lti_proctoring import (
     AttemptIncident,
     LtiProctoringSession,
     LtiUsedValue,
 )
+from proctor_web.models.lti_roster import LtiRosterSync
 from proctor_web.models.provider import (
     DeliveryStatus,
     EmailMessage,
@@ -47,11 +56,16 @@ __all__ = [
     "ExamType",
     "LtiContext",
     "LtiDeployment",
+    "LtiGradeSettings",
     "LtiKey",
+    "LtiLoginState",
+    "LtiNonce",
     "LtiPlatform",
     "LtiProctoringSession",
     "LtiResourceLink",
     "LtiUsedValue",
+    "LtiRosterSync",
+    "LtiScoreOutbox",
     "OAuthClient",
     "ProviderEvent",
     "Review",

@@ -91,3 +91,30 @@ class LtiResourceLink(TimestampMixin, Base):
 
     platform: Mapped[LtiPlatform] = relationship()
     context: Mapped[LtiContext] = relationship()
+
+
+class LtiLoginState(Base):
+    """One OIDC login we started: the ``state`` we sent and the ``nonce`` the id_token must
+    carry back. Used up by the launch that answers it; expired rows are swept at login."""
+
+    __tablename__ = "lti_login_states"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    state: Mapped[str] = mapped_column(String(64), unique=True)
+    nonce: Mapped[str] = mapped_column(String(64))
+    platform_id: Mapped[int] = mapped_column(ForeignKey("lti_platforms.id", ondelete="CASCADE"))
+    # The platform's postMessage storage frame, when it offered one (lti_storage_target).
+    storage_target: Mapped[str | None] = mapped_column(String(255))
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class LtiNonce(Base):
+    """A nonce an accepted launch carried: the database refuses it a second time."""
+
+    __tablename__ = "lti_nonces"
+    __table_args__ = (UniqueConstraint("platform_id", "nonce"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform_id: Mapped[int] = mapped_column(ForeignKey("lti_platforms.id", ondelete="CASCADE"))
+    nonce: Mapped[str] = mapped_column(String(255))
+    expires_at: Mapped[datetime] = mapped_column(index=True)

@@ -17,6 +17,8 @@ from sqlalchemy import inspect, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from proctor_web.database import immediate_transactions
+
 MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
 VERSION_TABLE = "alembic_version"
 BROKER_TIMEOUT_SECONDS = 2.0
@@ -27,7 +29,7 @@ AMQP_METHOD_FRAME = 1
 
 def database_problem(engine: Engine) -> str | None:
     try:
-        with engine.connect() as connection:
+        with immediate_transactions(False), engine.connect() as connection:
             connection.execute(text("SELECT 1"))
     except SQLAlchemyError as error:
         reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
@@ -44,7 +46,7 @@ def script_heads(migrations_dir: Path = MIGRATIONS_DIR) -> set[str]:
 def migrations_problem(engine: Engine, expected_heads: set[str]) -> str | None:
     """Compare the database's alembic revision with the scripts' head."""
     try:
-        with engine.connect() as connection:
+        with immediate_transactions(False), engine.connect() as connection:
             current: set[str] = set()
             # Read alembic's table directly: a MigrationContext would log two lines per probe.
             if inspect(connection).has_table(VERSION_TABLE):

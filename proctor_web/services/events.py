@@ -1,10 +1,10 @@
 """What happens outside the attempt row when its status changes.
 
 ``services.attempts`` calls these after every recorded change. They only queue work, in the
-same transaction as the change: provider notifications (``provider_sync.queue_event``) and
-status emails (``notifications.queue_status_email``). Delivery happens after commit, and the
-sweep retries whatever failed, so a rolled-back change never notifies anyone and a committed
-one always does eventually.
+same transaction as the change: provider notifications (``provider_sync.queue_event``),
+status emails (``notifications.queue_status_email``) and LMS scores (``lti.grades``).
+Delivery happens after commit, and the sweep retries whatever failed, so a rolled-back
+change never notifies anyone and a committed one always does eventually.
 """
 
 from __future__ import annotations
@@ -56,6 +56,7 @@ def attempt_changed(
     now: datetime,
 ) -> None:
     """Called once per recorded status change, after the history row is written."""
+    from proctor_web.lti import grades
     from proctor_web.services import notifications, provider_sync
     from proctor_web.services.exams import backend_for
 
@@ -65,6 +66,7 @@ def attempt_changed(
         if backend is not None:
             provider_sync.queue_event(backend.name, kind, attempt, now)
     notifications.queue_status_email(attempt, to_status, now)
+    grades.queue_outcome(attempt, to_status, now)
 
 
 def attempt_removed(
@@ -75,10 +77,12 @@ def attempt_removed(
     ``provider_confirmed``: the provider already deleted its record (staff removal waits
     for that), so the outbox row is written as delivered, for the record only.
     """
+    from proctor_web.lti import grades
     from proctor_web.services import provider_sync, reviews
     from proctor_web.services.exams import backend_for
 
     reviews.mark_attempt_inactive(attempt.attempt_code)
+    grades.queue_removal(attempt, now)
     if attempt.taking_as_proctored and attempt.external_id:
         backend = backend_for(attempt.exam)
         if backend is not None:

@@ -338,13 +338,20 @@ def _deliver_now(app: Flask, items: list[tuple[str, int]]) -> None:
 
 def deliver_items(items: list[tuple[str, int]], now: datetime) -> None:
     """Deliver the given outbox rows, each outcome committed in its own transaction."""
+    from proctor_web.lti import grades
+
     try:
         provider_ids = [row_id for kind, row_id in items if kind == "provider"]
         email_ids = [row_id for kind, row_id in items if kind == "email"]
+        score_ids = [row_id for kind, row_id in items if kind == "lti_score"]
         if provider_ids:
             deliver_pending(now, ids=provider_ids)
         if email_ids:
             send_pending(now, ids=email_ids)
+        if score_ids:
+            with immediate_transactions():
+                grades.deliver_pending(now, ids=score_ids)
+                db.session.commit()
     except Exception:  # the sweep will retry; never break the response that triggered us
         db.session.rollback()
         log.exception("delivery after commit failed; the sweep will retry")

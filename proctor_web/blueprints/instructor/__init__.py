@@ -13,4 +13,5 @@ def _register_labels(state) -> None:
     state.app.jinja_env.globals.update(template_helpers())
 
 
-from proctor_web.blueprints.instructor import views  # noqa: E402,F401  (routes register on import)
+# Routes register on import.
+from proctor_web.blueprints.instructor import lms_views, views  # noqa: E402,F401

@@ -26,6 +26,7 @@ from flask_login import current_user, login_required
 from proctor_web.blueprints.instructor import bp
 from proctor_web.errors import AlreadyExists, BadRequest, InvalidTransition, PermissionDenied
 from proctor_web.extensions import db
+from proctor_web.lti import grades
 from proctor_web.models import Course, utcnow
 from proctor_web.services import allowances, exams, instructor, removal, reports
 
@@ -263,9 +264,11 @@ def course_settings(course: Course):
     return redirect(url_for(".exam_list", course_id=course.course_id))
 
 
-def _exam_form(course: Course, exam, form, error: str | None, status: int = 200):
+def _exam_form(course: Course, exam, form, error: str | None, status: int = 200, **extra: Any):
     return _render("exam_form.html", course, status=status, exam=exam, form=form, error=error,
-                   backends=_backend_names(), exam_types=tuple(instructor.TYPE_FLAGS))
+                   backends=_backend_names(), exam_types=tuple(instructor.TYPE_FLAGS),
+                   grade_settings=grades.settings_for(exam) if exam else None,
+                   grade_deliveries=grades.delivery_summary(exam) if exam else None, **extra)
 
 
 def _backend_names() -> list[str]:

@@ -16,7 +16,9 @@ function showAlert(text) {
 }
 
 function reloadPage() {
-  window.location.replace(window.location.pathname);
+  // In an LMS frame without cookies the session travels with the page (lti-frame.js).
+  const url = window.location.pathname;
+  window.location.replace(window.ltiFrame ? window.ltiFrame.withToken(url) : url);
 }
 
 notifyParent(state);
