@@ -189,7 +189,27 @@ def deliver_pending(now: datetime, ids: Iterable[int] | None = None, limit: int 
                 held_back = [c for c in claims[index + 1:] if c.key == claim.key]
             record_event(claim, outcome, now, held_back)
             delivered += outcome.delivered
+        sent_keys = {claim.key for claim in claims} - failed
+        later = utcnow()  # they were queued while ours were at the provider: after ``now``
+        followers = _due_followers(later, sent_keys) if sent_keys and ids is not None else []
+    if followers:
+        # Later events of these attempts: their own delivery found them held back by our
+        # lease, so they go now, in order, rather than at the next sweep.
+        delivered += deliver_pending(later, ids=followers, limit=limit)
     return delivered
+
+
+def _due_followers(now: datetime, keys: set[tuple[str, str]]) -> list[int]:
+    """Pending, due events of the given (backend, attempt) pairs; ends its read."""
+    rows = db.session.execute(
+        select(ProviderEvent.id, ProviderEvent.backend, ProviderEvent.attempt_external_id)
+        .where(ProviderEvent.status == DeliveryStatus.PENDING.value,
+               ProviderEvent.next_attempt_at <= now,
+               ProviderEvent.attempt_external_id.in_({external for _, external in keys}))
+        .order_by(ProviderEvent.id)
+    ).all()
+    db.session.commit()
+    return [row.id for row in rows if (row.backend, row.attempt_external_id) in keys]
 
 
 # Emails -----------------------------------------------------------------------------------

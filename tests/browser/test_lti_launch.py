@@ -41,15 +41,21 @@ def tool(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
         response.set_cookie("plain", "1", samesite="None", secure=True)
         response.set_cookie("partitioned", "1", samesite="None", secure=True,
                             partitioned=True)
-        response.headers["Content-Security-Policy"] = "frame-ancestors *"
         return response
 
     @app.get("/test-support/cookies/show")
     def show_probe_cookies():
-        response = jsonify(sorted(name for name in ("plain", "partitioned")
-                                  if name in request.cookies))
-        response.headers["Content-Security-Policy"] = "frame-ancestors *"
+        return jsonify(sorted(name for name in ("plain", "partitioned")
+                              if name in request.cookies))
+
+    def probes_may_be_framed_anywhere(response):
+        if request.path.startswith("/test-support/cookies/"):
+            response.headers["Content-Security-Policy"] = "frame-ancestors *"
         return response
+
+    # after_request hooks run last-registered first: at the front of the list, this one runs
+    # after the app's own Content-Security-Policy hook.
+    app.after_request_funcs.setdefault(None, []).insert(0, probes_may_be_framed_anywhere)
 
     with app.app_context():
         db.create_all()
@@ -98,17 +104,14 @@ def lms(tool: LiveServer):
 
 
 @pytest.fixture(scope="module")
-def blocking_browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True,
-            args=[*CHROMIUM_ARGS, *BLOCK_THIRD_PARTY_COOKIES])
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+def blocking_browser(playwright):
+    chromium = playwright.chromium.launch(
+        executable_path=CHROMIUM, headless=True,
+        args=[*CHROMIUM_ARGS, *BLOCK_THIRD_PARTY_COOKIES])
+    try:
+        yield chromium
+    finally:
+        chromium.close()
 
 
 @pytest.fixture

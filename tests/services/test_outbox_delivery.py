@@ -176,3 +176,30 @@ def test_no_write_lock_is_held_while_the_smtp_server_is_called(tmp_path):
             db.session.remove()
             db.engine.dispose()
     assert other_writes == ["committed"]
+
+
+def test_an_event_held_back_by_one_in_flight_goes_as_soon_as_that_one_is_delivered(
+    committed_app, monkeypatch
+):
+    """A learner's "stop" is committed while "start" is still being sent: the after-commit
+    delivery of "stop" finds it held back. It must follow "start", not wait for the sweep."""
+    app = committed_app
+    provider = SlowProvider(monkeypatch, delay=0.5)
+    now = utcnow()
+    start = _event(app, "start", "a1", now)
+    sending_start = threading.Thread(
+        target=lambda: _deliver(app, [start], now), name="start-delivery")
+    sending_start.start()
+    time.sleep(0.2)  # "start" is leased and at the provider
+    stop = _event(app, "stop", "a1", utcnow())  # queued after the start's delivery began
+    assert _deliver(app, [stop]) == 0  # held back behind the start in flight
+    sending_start.join(timeout=10)
+    assert provider.calls == [("start", "a1"), ("stop", "a1")]
+    with app.app_context():
+        statuses = db.session.execute(select(ProviderEvent.status).order_by(ProviderEvent.id))
+        assert list(statuses.scalars()) == ["delivered", "delivered"]
+
+
+def _deliver(app, ids: list[int], now=None) -> int:
+    with app.app_context():
+        return outbox.deliver_pending(now or utcnow(), ids=ids)
