@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlencode
@@ -57,7 +57,8 @@ def _serializer() -> URLSafeTimedSerializer:
                                   salt="proctor_web.lti_platform.message_hint")
 
 
-def _login_url(attempt: Attempt, backend: LtiBackend, message: str) -> str:
+def _login_url(attempt: Attempt, backend: LtiBackend, message: str,
+               frame_origins: Sequence[str]) -> str:
     target = backend.tool_launch_url if message == START else backend.end_assessment_target
     params = {
         "iss": issuer(backend),
@@ -65,7 +66,7 @@ def _login_url(attempt: Attempt, backend: LtiBackend, message: str) -> str:
         "target_link_uri": target,
         "lti_message_hint": _serializer().dumps({
             "a": attempt.id, "u": attempt.user_id, "m": message,
-            "j": secrets.token_urlsafe(16)}),
+            "j": secrets.token_urlsafe(16), "o": list(frame_origins)}),
         "client_id": backend.client_id,
         "lti_deployment_id": backend.deployment_id,
     }
@@ -80,8 +81,12 @@ def _lti_backend_of(attempt: Attempt) -> LtiBackend:
     return backend
 
 
-def launch_url(attempt: Attempt, user: User, now: datetime) -> str:
+def launch_url(attempt: Attempt, user: User, now: datetime,
+               frame_origins: Sequence[str] = ()) -> str:
     """Begin LtiStartProctoring for the learner's attempt (the system check).
+
+    ``frame_origins``: the LMS origins that frame the learner's pages (an LTI launch's
+    session), carried in the hint so the auth step's page may be framed by them too.
 
     Writes nothing: the browser opens this next to the form post that records the click,
     and the session is created when the tool's authentication request comes back."""
@@ -92,7 +97,7 @@ def launch_url(attempt: Attempt, user: User, now: datetime) -> str:
         raise InvalidTransition(_("The system check is over: this attempt is %(status)s.",
                                   status=attempt.status))
     log.info("attempt %s: LtiStartProctoring login sent to %s", attempt.id, backend.name)
-    return _login_url(attempt, backend, START)
+    return _login_url(attempt, backend, START, frame_origins)
 
 
 def pending_end(attempt: Attempt) -> LtiProctoringSession | None:
@@ -116,7 +121,7 @@ def end_page_path(attempt: Attempt | None) -> str | None:
     return f"/lti/platform/end/{attempt.attempt_code}"
 
 
-def end_url(attempt: Attempt, user: User) -> str:
+def end_url(attempt: Attempt, user: User, frame_origins: Sequence[str] = ()) -> str:
     """Begin LtiEndAssessment for an attempt that ended, when the tool asked for it."""
     if attempt.user_id != user.id:
         raise PermissionDenied(_("You can only end the proctoring session of your own exam."))
@@ -124,7 +129,7 @@ def end_url(attempt: Attempt, user: User) -> str:
     if session is None:
         raise InvalidTransition(_("The proctoring tool is not waiting for the end of this "
                                   "attempt."))
-    return _login_url(attempt, backend_named(session.backend), END)
+    return _login_url(attempt, backend_named(session.backend), END, frame_origins)
 
 
 @dataclass(frozen=True)
@@ -134,6 +139,9 @@ class AuthResponse:
     redirect_uri: str
     id_token: str
     state: str | None
+    #: The LMS origins that frame the learner's pages, from the hint (the auth step may
+    #: run in that frame without our session).
+    frame_origins: tuple[str, ...] = ()
 
 
 def _one(params: Mapping[str, str], name: str) -> str:
@@ -163,6 +171,7 @@ def authenticate(params: Mapping[str, str], user: User | None, now: datetime) ->
                                    max_age=HINT_MAX_AGE_SECONDS)
         attempt_id, user_id, message = int(hint["a"]), int(hint["u"]), hint["m"]
         hint_id = hint["j"]
+        origins = tuple(str(origin) for origin in hint.get("o") or ())
     except (BadSignature, KeyError, TypeError, ValueError):
         raise LtiRefusal(_("The lti_message_hint is not one we issued, or it has expired: "
                            "start again from the exam page.")) from None
@@ -197,7 +206,8 @@ def authenticate(params: Mapping[str, str], user: User | None, now: datetime) ->
         db.session.flush()
     log.info("attempt %s: %s id_token issued to %s", attempt.id,
              "LtiStartProctoring" if message == START else "LtiEndAssessment", backend.name)
-    return AuthResponse(redirect_uri, keys.sign_jwt(claims, now), params.get("state"))
+    return AuthResponse(redirect_uri, keys.sign_jwt(claims, now), params.get("state"),
+                        origins)
 
 
 def _error_log(attempt: Attempt) -> str:

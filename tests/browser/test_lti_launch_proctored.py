@@ -52,6 +52,17 @@ def app_server(tmp_path_factory: pytest.TempPathFactory,
     app = create_app(config)
     with app.app_context():
         db.create_all()
+    app.config["COOKIES_SEEN_FROM_COOKIELESS_BROWSER"] = 0
+    serve = app.wsgi_app
+
+    def without_cookies(environ, start_response):
+        # Browsers whose user agent ends so keep no cookie of ours, partitioned or not.
+        if environ.get("HTTP_USER_AGENT", "").endswith("NoCookies") and environ.pop(
+                "HTTP_COOKIE", None):
+            app.config["COOKIES_SEEN_FROM_COOKIELESS_BROWSER"] += 1
+        return serve(environ, start_response)
+
+    app.wsgi_app = without_cookies
     server = make_server("127.0.0.1", 0, app, threaded=True)
     url = f"http://localhost:{server.server_port}"
     app.config["SITE_URL"] = url
@@ -89,22 +100,47 @@ def lms(app_server: LiveServer):
         yield platform
 
 
-@pytest.fixture
-def lms_page():
+@pytest.fixture(scope="module")
+def blocking_browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(
             executable_path=CHROMIUM, headless=True,
             args=[*CHROMIUM_ARGS, *BLOCK_THIRD_PARTY_COOKIES])
-        context = chromium.new_context(viewport={"width": 1100, "height": 900},
-                                       locale="en-US")
-        context.set_default_timeout(15_000)
         try:
-            yield context.new_page()
+            yield chromium
         finally:
-            context.close()
             chromium.close()
+
+
+#: Browsers whose user agent ends so reach proctor_web without any cookie.
+NO_COOKIES_AGENT = "Mozilla/5.0 (X11; Linux x86_64) Chromium/156 NoCookies"
+
+
+def _page(browser, **options):
+    context = browser.new_context(viewport={"width": 1100, "height": 900}, locale="en-US",
+                                  **options)
+    context.set_default_timeout(15_000)
+    return context
+
+
+@pytest.fixture
+def lms_page(blocking_browser):
+    context = _page(blocking_browser)
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def cookieless_lms_page(blocking_browser):
+    context = _page(blocking_browser, user_agent=NO_COOKIES_AGENT)
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
 
 
 def _proctored_exam_in_lms_course(app_server: LiveServer, content_id: str) -> None:
@@ -138,12 +174,29 @@ def situation_is(frame, wanted: str, timeout: int = 15_000) -> None:
         "data-situation", wanted, timeout=timeout)
 
 
+def _ends(tool_url: str) -> int:  # noqa: F811
+    return len(requests.get(f"{tool_url}/_control/state", timeout=10).json()["ends"])
+
+
+def _check_user_and_attempt(app_server: LiveServer, name: str) -> None:
+    with app_server.app.app_context():
+        user = db.session.query(User).filter_by(full_name=name).one()
+        assert user.password_hash is None  # never signed in locally
+        attempt = db.session.query(Attempt).filter_by(user_id=user.id).one()
+        assert attempt.status == "submitted"
+        session = db.session.query(LtiProctoringSession).filter_by(
+            attempt_id=attempt.id).one()
+        assert session.assessment_started_at is not None and session.end_sent_at is not None
+        db.session.remove()
+
+
 def test_learner_from_the_lms_takes_the_lti_proctored_exam_without_signing_in(
     app_server, lms, lms_page, tool_url, artifacts_dir  # noqa: F811
 ) -> None:
     from urllib.parse import urlencode
 
     _proctored_exam_in_lms_course(app_server, "proctored-final")
+    ends_before = _ends(tool_url)
     page = lms_page
     page.goto(f"{lms.url}/course/chem-201?" + urlencode({
         "user_id": "learner-p", "roles": "Learner", "name": "Petra Proctored",
@@ -183,17 +236,45 @@ def test_learner_from_the_lms_takes_the_lti_proctored_exam_without_signing_in(
     # The tool asked for LtiEndAssessment: the framed page goes on to it and back.
     expect(frame.locator("#ended")).to_be_visible()
     _shot(page, artifacts_dir, "lti-p-06-end-assessment-in-lms")
-    ends = requests.get(f"{tool_url}/_control/state", timeout=10).json()["ends"]
-    assert len(ends) == 1
+    assert _ends(tool_url) == ends_before + 1
     frame.locator("#back").click()
     situation_is(frame, "submitted")
     _shot(page, artifacts_dir, "lti-p-07-submitted-in-lms")
+    _check_user_and_attempt(app_server, "Petra Proctored")
 
-    with app_server.app.app_context():
-        user = db.session.query(User).filter_by(full_name="Petra Proctored").one()
-        assert user.password_hash is None  # never signed in locally
-        attempt = db.session.query(Attempt).filter_by(user_id=user.id).one()
-        assert attempt.status == "submitted"
-        session = db.session.query(LtiProctoringSession).filter_by(
-            attempt_id=attempt.id).one()
-        assert session.assessment_started_at is not None and session.end_sent_at is not None
+
+def test_a_browser_keeping_no_cookie_of_ours_takes_the_lti_proctored_exam(
+    app_server, lms, cookieless_lms_page, tool_url, artifacts_dir  # noqa: F811
+) -> None:
+    """Only the frame token and the signed message hint carry the learner: the tool's tab
+    ends on a page saying the setup is done, and the framed page moves on by itself."""
+    from urllib.parse import urlencode
+
+    _proctored_exam_in_lms_course(app_server, "proctored-final-2")
+    ends_before = _ends(tool_url)
+    page = cookieless_lms_page
+    page.goto(f"{lms.url}/course/chem-201?" + urlencode({
+        "user_id": "learner-c", "roles": "Learner", "name": "Cleo Cookieless",
+        "resource_link_id": "rl-proctored-2", "custom_content_id": "proctored-final-2",
+        "storage_target": "_parent"}))
+    frame = page.frame_locator("#tool-frame")
+    act(frame, "enter")
+    situation_is(frame, "instructions", timeout=20_000)
+    with page.context.expect_page() as opened:
+        act(frame, "click_download_software")
+    tool = opened.value
+    tool.click("#start-assessment button")
+    expect(tool.locator("#setup-complete")).to_be_visible()
+    _shot(tool, artifacts_dir, "lti-p-08-cookieless-setup-complete")
+    tool.close()
+    situation_is(frame, "ready_to_start", timeout=20_000)
+    act(frame, "start")
+    situation_is(frame, "started")
+    act(frame, "stop")
+    situation_is(frame, "ready_to_submit")
+    act(frame, "submit")
+    expect(frame.locator("#ended")).to_be_visible()
+    assert _ends(tool_url) == ends_before + 1
+    _shot(page, artifacts_dir, "lti-p-09-cookieless-end-assessment")
+    _check_user_and_attempt(app_server, "Cleo Cookieless")
+    assert app_server.app.config["COOKIES_SEEN_FROM_COOKIELESS_BROWSER"] > 0

@@ -235,3 +235,33 @@ def test_a_hint_not_bound_to_the_attempts_learner_is_refused(app, client, sign_i
     assert response.status_code == 400
     assert "not bound to this attempt" in response.get_data(as_text=True)
     assert db.session.query(LtiProctoringSession).count() == 0
+
+
+def test_the_auth_page_may_be_framed_by_the_lms_named_in_the_hint(app, client, attempt):
+    """The end of the exam sends LtiEndAssessment from inside the LMS frame, where the auth
+    request may come without our session: the hint says which LMS frames the learner."""
+    from proctor_web.lti_proctoring import oidc
+
+    with app.test_request_context():
+        url = oidc.launch_url(attempt, attempt.user, utcnow(), ["http://lms.example"])
+    login = {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
+    response = client.get("/lti/platform/auth", query_string=auth_request(login))
+    assert response.status_code == 200
+    policy = response.headers["Content-Security-Policy"]
+    ancestors = next(d for d in policy.split(";") if "frame-ancestors" in d)
+    assert "http://lms.example" in ancestors
+    # Without it (a learner signed in here, outside any LMS), no other site may frame it.
+    from flask import g
+
+    g.pop("lti_frame_origins", None)  # the test's requests share one app context
+    plain = client.get("/lti/platform/auth", query_string=auth_request(
+        {k: v[0] for k, v in parse_qs(urlsplit(
+            _launch(app, attempt)).query).items()}))
+    assert "http://lms.example" not in plain.headers["Content-Security-Policy"]
+
+
+def _launch(app, attempt) -> str:
+    from proctor_web.lti_proctoring import oidc
+
+    with app.test_request_context():
+        return oidc.launch_url(attempt, attempt.user, utcnow())

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 from flask import (
     Response,
     current_app,
+    g,
     jsonify,
     redirect,
     render_template,
@@ -25,7 +26,7 @@ from flask_login import current_user, login_required
 from proctor_web.blueprints.lti_platform import bp
 from proctor_web.errors import NotFound, ProctorError
 from proctor_web.extensions import db
-from proctor_web.lti.tool.frame_session import came_with_token
+from proctor_web.lti.tool.frame_session import came_with_token, lti_state
 from proctor_web.lti_proctoring import acs, oidc, start_assessment, tokens
 from proctor_web.lti_proctoring.claims import ACS_MEDIA_TYPE
 from proctor_web.lti_proctoring.messages import exam_page_url
@@ -45,7 +46,8 @@ def _attempt(attempt_code: str) -> Attempt:
 @login_required
 def launch(attempt_code: str) -> Response:
     """The learner's system check: off to the tool's OIDC login (LtiStartProctoring)."""
-    url = oidc.launch_url(_attempt(attempt_code), current_user, utcnow())
+    url = oidc.launch_url(_attempt(attempt_code), current_user, utcnow(),
+                          lti_state().get("origins") or ())
     db.session.commit()
     if came_with_token():
         # A learner from the LMS frame, in the new tab the system check opened: the frame
@@ -59,7 +61,7 @@ def launch(attempt_code: str) -> Response:
 @login_required
 def end(attempt_code: str) -> Response:
     """The attempt ended and the tool asked to know: off to its login (LtiEndAssessment)."""
-    url = oidc.end_url(_attempt(attempt_code), current_user)
+    url = oidc.end_url(_attempt(attempt_code), current_user, lti_state().get("origins") or ())
     return redirect(url, code=303)
 
 
@@ -90,6 +92,8 @@ def auth() -> Response:
         return _autopost(url_for(".auth"), "get", list(request.form.items(multi=True)))
     answer = oidc.authenticate(request.values, user, utcnow())
     db.session.commit()
+    if answer.frame_origins:
+        g.lti_frame_origins = list(answer.frame_origins)
     fields = [("id_token", answer.id_token)]
     if answer.state is not None:
         fields.append(("state", answer.state))
