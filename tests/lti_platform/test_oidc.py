@@ -265,3 +265,17 @@ def _launch(app, attempt) -> str:
 
     with app.test_request_context():
         return oidc.launch_url(attempt, attempt.user, utcnow())
+
+
+def test_an_expired_hint_is_refused(client, sign_in, attempt, monkeypatch):
+    from itsdangerous.timed import TimestampSigner
+
+    from proctor_web.lti_proctoring.oidc import HINT_MAX_AGE_SECONDS
+
+    issued_at = int(utcnow().timestamp()) - HINT_MAX_AGE_SECONDS - 5
+    monkeypatch.setattr(TimestampSigner, "get_timestamp", lambda self: issued_at)
+    login = login_params(client, sign_in, attempt)
+    monkeypatch.undo()
+    response = client.get("/lti/platform/auth", query_string=auth_request(login))
+    assert response.status_code == 400 and "expired" in response.get_data(as_text=True)
+    assert db.session.query(LtiProctoringSession).count() == 0
