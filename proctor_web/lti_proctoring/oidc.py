@@ -7,16 +7,21 @@
    request field by field and builds the signed id_token the browser then form-posts to the
    tool's registered redirect URI.
 
-``lti_message_hint`` is opaque to the tool: we sign (session, message) into it, so the auth
-request can only complete the launch we started, for the learner signed in here.
+``lti_message_hint`` is opaque to the tool: we sign (learner, attempt, message, a one-time
+id) into it, so the auth request can only complete the launch we started, for that learner,
+once, within ``HINT_MAX_AGE_SECONDS``. That is also how the auth request knows the learner
+when it arrives without our session: a learner launched from an LMS has only a cookie
+partitioned under the LMS's site (or none), which the tool's tab or redirect never carries.
+A learner signed in here must be the hint's learner.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+import secrets
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from urllib.parse import urlencode
 
 from flask import current_app
@@ -29,7 +34,13 @@ from proctor_web.errors import InvalidTransition, NotFound, PermissionDenied
 from proctor_web.extensions import db
 from proctor_web.lti import keys
 from proctor_web.lti_proctoring import messages, sessions
-from proctor_web.lti_proctoring.common import LtiRefusal, backend_for_client, backend_named, issuer
+from proctor_web.lti_proctoring.common import (
+    LtiRefusal,
+    backend_for_client,
+    backend_named,
+    issuer,
+    use_once,
+)
 from proctor_web.models import Attempt, AttemptHistory, LtiProctoringSession, User
 from proctor_web.models.attempt import COMPLETED, PRE_STARTED
 from proctor_web.services import exams
@@ -46,13 +57,16 @@ def _serializer() -> URLSafeTimedSerializer:
                                   salt="proctor_web.lti_platform.message_hint")
 
 
-def _login_url(attempt: Attempt, backend: LtiBackend, message: str) -> str:
+def _login_url(attempt: Attempt, backend: LtiBackend, message: str,
+               frame_origins: Sequence[str]) -> str:
     target = backend.tool_launch_url if message == START else backend.end_assessment_target
     params = {
         "iss": issuer(backend),
         "login_hint": sessions.sub_for(attempt.user, backend),
         "target_link_uri": target,
-        "lti_message_hint": _serializer().dumps({"a": attempt.id, "m": message}),
+        "lti_message_hint": _serializer().dumps({
+            "a": attempt.id, "u": attempt.user_id, "m": message,
+            "j": secrets.token_urlsafe(16), "o": list(frame_origins)}),
         "client_id": backend.client_id,
         "lti_deployment_id": backend.deployment_id,
     }
@@ -67,8 +81,12 @@ def _lti_backend_of(attempt: Attempt) -> LtiBackend:
     return backend
 
 
-def launch_url(attempt: Attempt, user: User, now: datetime) -> str:
+def launch_url(attempt: Attempt, user: User, now: datetime,
+               frame_origins: Sequence[str] = ()) -> str:
     """Begin LtiStartProctoring for the learner's attempt (the system check).
+
+    ``frame_origins``: the LMS origins that frame the learner's pages (an LTI launch's
+    session), carried in the hint so the auth step's page may be framed by them too.
 
     Writes nothing: the browser opens this next to the form post that records the click,
     and the session is created when the tool's authentication request comes back."""
@@ -79,7 +97,7 @@ def launch_url(attempt: Attempt, user: User, now: datetime) -> str:
         raise InvalidTransition(_("The system check is over: this attempt is %(status)s.",
                                   status=attempt.status))
     log.info("attempt %s: LtiStartProctoring login sent to %s", attempt.id, backend.name)
-    return _login_url(attempt, backend, START)
+    return _login_url(attempt, backend, START, frame_origins)
 
 
 def pending_end(attempt: Attempt) -> LtiProctoringSession | None:
@@ -103,7 +121,7 @@ def end_page_path(attempt: Attempt | None) -> str | None:
     return f"/lti/platform/end/{attempt.attempt_code}"
 
 
-def end_url(attempt: Attempt, user: User) -> str:
+def end_url(attempt: Attempt, user: User, frame_origins: Sequence[str] = ()) -> str:
     """Begin LtiEndAssessment for an attempt that ended, when the tool asked for it."""
     if attempt.user_id != user.id:
         raise PermissionDenied(_("You can only end the proctoring session of your own exam."))
@@ -111,7 +129,7 @@ def end_url(attempt: Attempt, user: User) -> str:
     if session is None:
         raise InvalidTransition(_("The proctoring tool is not waiting for the end of this "
                                   "attempt."))
-    return _login_url(attempt, backend_named(session.backend), END)
+    return _login_url(attempt, backend_named(session.backend), END, frame_origins)
 
 
 @dataclass(frozen=True)
@@ -121,6 +139,9 @@ class AuthResponse:
     redirect_uri: str
     id_token: str
     state: str | None
+    #: The LMS origins that frame the learner's pages, from the hint (the auth step may
+    #: run in that frame without our session).
+    frame_origins: tuple[str, ...] = ()
 
 
 def _one(params: Mapping[str, str], name: str) -> str:
@@ -148,7 +169,9 @@ def authenticate(params: Mapping[str, str], user: User | None, now: datetime) ->
     try:
         hint = _serializer().loads(_one(params, "lti_message_hint"),
                                    max_age=HINT_MAX_AGE_SECONDS)
-        attempt_id, message = int(hint["a"]), hint["m"]
+        attempt_id, user_id, message = int(hint["a"]), int(hint["u"]), hint["m"]
+        hint_id = hint["j"]
+        origins = tuple(str(origin) for origin in hint.get("o") or ())
     except (BadSignature, KeyError, TypeError, ValueError):
         raise LtiRefusal(_("The lti_message_hint is not one we issued, or it has expired: "
                            "start again from the exam page.")) from None
@@ -156,31 +179,35 @@ def authenticate(params: Mapping[str, str], user: User | None, now: datetime) ->
     if attempt is None or exams.backend_for(attempt.exam) is not backend:
         raise LtiRefusal(_("The lti_message_hint names no exam attempt proctored by "
                            "%(tool)s.", tool=backend.display_name))
-    if user is None:
-        raise PermissionDenied(_("Sign in to proctor_web first, then start again from the "
-                                 "exam page."))
+    if attempt.user_id != user_id or message not in (START, END):
+        raise LtiRefusal(_("The lti_message_hint is not bound to this attempt's learner."))
     if params.get("login_hint") != sessions.sub_for(attempt.user, backend) or (
-        attempt.user_id != user.id
+        user is not None and attempt.user_id != user.id
     ):
         raise LtiRefusal(_("The login_hint does not match the signed-in learner."))
+    if message == START and attempt.status not in PRE_STARTED:
+        raise InvalidTransition(_("The system check is over: this attempt is %(status)s.",
+                                  status=attempt.status))
+    if message == END and pending_end(attempt) is None:
+        raise InvalidTransition(_("The proctoring tool is not waiting for the end of "
+                                  "this attempt."))
+    # Every check passed: the hint is used up (it may stand for the learner only once).
+    use_once(backend.client_id, "message_hint", hint_id,
+             now + timedelta(seconds=HINT_MAX_AGE_SECONDS), now)
     if message == START:
-        if attempt.status not in PRE_STARTED:
-            raise InvalidTransition(_("The system check is over: this attempt is %(status)s.",
-                                      status=attempt.status))
         session = sessions.open_session(attempt, backend, now)
         claims = messages.start_proctoring(session, backend, nonce, now)
     else:
         session = pending_end(attempt)
-        if session is None:
-            raise InvalidTransition(_("The proctoring tool is not waiting for the end of "
-                                      "this attempt."))
+        assert session is not None  # checked above
         claims = messages.end_assessment(session, backend, nonce, now, _error_log(attempt))
         session.end_sent_at = now
         session.modified = now
         db.session.flush()
     log.info("attempt %s: %s id_token issued to %s", attempt.id,
              "LtiStartProctoring" if message == START else "LtiEndAssessment", backend.name)
-    return AuthResponse(redirect_uri, keys.sign_jwt(claims, now), params.get("state"))
+    return AuthResponse(redirect_uri, keys.sign_jwt(claims, now), params.get("state"),
+                        origins)
 
 
 def _error_log(attempt: Attempt) -> str:

@@ -185,3 +185,97 @@ def test_the_tool_can_send_the_learner_back_with_a_message(client, sign_in, atte
     text = page.get_data(as_text=True)
     assert "The proctoring tool reported a problem: &lt;b&gt;Camera&lt;/b&gt; not found" in text
     assert "Message from the proctoring tool: Try again" in text
+
+
+def test_auth_without_our_session_knows_the_learner_from_the_hint(client, sign_in, attempt):
+    """A learner launched from an LMS reaches the auth endpoint from the tool's tab, where
+    no cookie of ours exists: the signed message hint stands for them."""
+    login = login_params(client, sign_in, attempt)
+    sign_in(None)
+    response = client.get("/lti/platform/auth", query_string=auth_request(login))
+    assert response.status_code == 200
+    claims = verify_ours(posted_fields(response.get_data(as_text=True))["id_token"])
+    session = db.session.query(LtiProctoringSession).one()
+    assert session.attempt_id == attempt.id and claims["sub"] == session.sub
+    with client.session_transaction() as cookie_session:
+        assert "_user_id" not in cookie_session  # it answered the tool, signed nobody in
+
+
+def test_a_message_hint_is_used_once(client, sign_in, attempt):
+    login = login_params(client, sign_in, attempt)
+    sign_in(None)
+    first = client.get("/lti/platform/auth", query_string=auth_request(login))
+    assert first.status_code == 200
+    replay = client.get("/lti/platform/auth",
+                        query_string=auth_request(login, nonce="nonce-2", state="s-2"))
+    assert replay.status_code == 400 and "already used" in replay.get_data(as_text=True)
+    assert db.session.query(LtiProctoringSession).count() == 1
+    # A refused request does not use the hint up: the next good one still works.
+    again = login_params(client, sign_in, attempt)
+    sign_in(None)
+    bad = client.get("/lti/platform/auth", query_string=auth_request(again, login_hint="x"))
+    assert bad.status_code == 400
+    assert client.get("/lti/platform/auth",
+                      query_string=auth_request(again)).status_code == 200
+
+
+def test_a_hint_not_bound_to_the_attempts_learner_is_refused(app, client, sign_in, attempt,
+                                                             factory):
+    from proctor_web.lti_proctoring import oidc
+
+    login = login_params(client, sign_in, attempt)
+    other = factory.learner()
+    db.session.commit()
+    sign_in(None)
+    with app.test_request_context():
+        foreign = oidc._serializer().dumps({"a": attempt.id, "u": other.id, "m": "start",
+                                            "j": "foreign-1"})
+    response = client.get("/lti/platform/auth",
+                          query_string=auth_request(login, lti_message_hint=foreign))
+    assert response.status_code == 400
+    assert "not bound to this attempt" in response.get_data(as_text=True)
+    assert db.session.query(LtiProctoringSession).count() == 0
+
+
+def test_the_auth_page_may_be_framed_by_the_lms_named_in_the_hint(app, client, attempt):
+    """The end of the exam sends LtiEndAssessment from inside the LMS frame, where the auth
+    request may come without our session: the hint says which LMS frames the learner."""
+    from proctor_web.lti_proctoring import oidc
+
+    with app.test_request_context():
+        url = oidc.launch_url(attempt, attempt.user, utcnow(), ["http://lms.example"])
+    login = {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
+    response = client.get("/lti/platform/auth", query_string=auth_request(login))
+    assert response.status_code == 200
+    policy = response.headers["Content-Security-Policy"]
+    ancestors = next(d for d in policy.split(";") if "frame-ancestors" in d)
+    assert "http://lms.example" in ancestors
+    # Without it (a learner signed in here, outside any LMS), no other site may frame it.
+    from flask import g
+
+    g.pop("lti_frame_origins", None)  # the test's requests share one app context
+    plain = client.get("/lti/platform/auth", query_string=auth_request(
+        {k: v[0] for k, v in parse_qs(urlsplit(
+            _launch(app, attempt)).query).items()}))
+    assert "http://lms.example" not in plain.headers["Content-Security-Policy"]
+
+
+def _launch(app, attempt) -> str:
+    from proctor_web.lti_proctoring import oidc
+
+    with app.test_request_context():
+        return oidc.launch_url(attempt, attempt.user, utcnow())
+
+
+def test_an_expired_hint_is_refused(client, sign_in, attempt, monkeypatch):
+    from itsdangerous.timed import TimestampSigner
+
+    from proctor_web.lti_proctoring.oidc import HINT_MAX_AGE_SECONDS
+
+    issued_at = int(utcnow().timestamp()) - HINT_MAX_AGE_SECONDS - 5
+    monkeypatch.setattr(TimestampSigner, "get_timestamp", lambda self: issued_at)
+    login = login_params(client, sign_in, attempt)
+    monkeypatch.undo()
+    response = client.get("/lti/platform/auth", query_string=auth_request(login))
+    assert response.status_code == 400 and "expired" in response.get_data(as_text=True)
+    assert db.session.query(LtiProctoringSession).count() == 0

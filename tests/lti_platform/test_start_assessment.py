@@ -74,7 +74,9 @@ def test_missing_or_garbled_jwt_is_a_400(client, setup):
                        data={"JWT": "not-a-jwt"}).status_code == 400
 
 
-def test_a_valid_start_makes_the_attempt_ready_and_a_replay_is_refused(setup, tool_sign, client):
+def test_a_valid_start_makes_the_attempt_ready_and_a_replay_is_refused(setup, tool_sign, client,
+                                                                      sign_in):
+    sign_in(setup.attempt.user)  # the learner's own window: back to the exam page
     claims = start_assessment_claims(setup, **{
         AP + "verified_user": {"given_name": "Ada", "iss": "x", "sub": "y"},
         LTI + "launch_presentation": {"return_url": "https://tool.example/back"},
@@ -95,6 +97,28 @@ def test_a_valid_start_makes_the_attempt_ready_and_a_replay_is_refused(setup, to
     replay = client.post("/lti/platform/start_assessment", data={"JWT": token})
     assert replay.status_code == 400
     assert "already used" in replay.get_data(as_text=True)
+
+
+def test_a_start_in_a_window_without_the_learners_session_signs_nobody_in(
+    setup, tool_sign, client, sign_in, factory
+):
+    """The tool's tab of a learner launched from an LMS (their cookie lives in the LMS's
+    partition): the attempt is ready, a page says so, and the tool's message signs nobody
+    in; the same for another person signed in here."""
+    other = factory.learner()
+    db.session.commit()
+    for signed_in in (None, other):
+        sign_in(signed_in)
+        token = tool_sign(start_assessment_claims(setup))
+        response = client.post("/lti/platform/start_assessment", data={"JWT": token})
+        assert response.status_code == 200
+        page = response.get_data(as_text=True)
+        assert "Proctoring setup complete" in page and "go back to the exam" in page
+        assert response.headers["Cache-Control"] == "no-store"
+        db.session.expire_all()
+        assert setup.attempt.status == AttemptStatus.READY_TO_START
+        with client.session_transaction() as session:
+            assert session.get("_user_id") == (None if signed_in is None else other.get_id())
 
 
 def test_a_started_attempt_cannot_be_set_up_again(setup, tool_sign, now):

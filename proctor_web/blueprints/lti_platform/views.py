@@ -10,12 +10,23 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Response, current_app, jsonify, redirect, render_template, request, url_for
+from flask import (
+    Response,
+    current_app,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_login import current_user, login_required
 
 from proctor_web.blueprints.lti_platform import bp
 from proctor_web.errors import NotFound, ProctorError
 from proctor_web.extensions import db
+from proctor_web.lti.tool.frame_session import came_with_token, lti_state
 from proctor_web.lti_proctoring import acs, oidc, start_assessment, tokens
 from proctor_web.lti_proctoring.claims import ACS_MEDIA_TYPE
 from proctor_web.lti_proctoring.messages import exam_page_url
@@ -35,8 +46,14 @@ def _attempt(attempt_code: str) -> Attempt:
 @login_required
 def launch(attempt_code: str) -> Response:
     """The learner's system check: off to the tool's OIDC login (LtiStartProctoring)."""
-    url = oidc.launch_url(_attempt(attempt_code), current_user, utcnow())
+    url = oidc.launch_url(_attempt(attempt_code), current_user, utcnow(),
+                          lti_state().get("origins") or ())
     db.session.commit()
+    if came_with_token():
+        # A learner from the LMS frame, in the new tab the system check opened: the frame
+        # token (in this URL) made the session. Keep it as this tab's own cookie, so the
+        # exam page the tool sends the learner back to knows them here too.
+        session.modified = True
     return redirect(url, code=303)
 
 
@@ -44,7 +61,7 @@ def launch(attempt_code: str) -> Response:
 @login_required
 def end(attempt_code: str) -> Response:
     """The attempt ended and the tool asked to know: off to its login (LtiEndAssessment)."""
-    url = oidc.end_url(_attempt(attempt_code), current_user)
+    url = oidc.end_url(_attempt(attempt_code), current_user, lti_state().get("origins") or ())
     return redirect(url, code=303)
 
 
@@ -75,6 +92,8 @@ def auth() -> Response:
         return _autopost(url_for(".auth"), "get", list(request.form.items(multi=True)))
     answer = oidc.authenticate(request.values, user, utcnow())
     db.session.commit()
+    if answer.frame_origins:
+        g.lti_frame_origins = list(answer.frame_origins)
     fields = [("id_token", answer.id_token)]
     if answer.state is not None:
         fields.append(("state", answer.state))
@@ -84,10 +103,17 @@ def auth() -> Response:
 @bp.post("/start_assessment")
 def start_assessment_view() -> Response:
     """LtiStartAssessment from the tool: the learner may start the exam."""
-    session = start_assessment.accept(request.form.get("JWT", ""), utcnow())
-    exam = session.attempt.exam
+    proctoring = start_assessment.accept(request.form.get("JWT", ""), utcnow())
+    attempt = proctoring.attempt
+    exam = attempt.exam
     db.session.commit()
-    return redirect(exam_page_url(exam.course_id, exam.content_id), code=303)
+    if current_user.is_authenticated and current_user.id == attempt.user_id:
+        return redirect(exam_page_url(exam.course_id, exam.content_id), code=303)
+    # No session of the learner's in this window (a browser that kept no cookie of ours
+    # in the tool's tab): the tool's word is not a sign-in. The exam page the learner
+    # came from (in the LMS) moves on by itself; say so.
+    page = render_template("lti_platform/setup_complete.html", exam=exam)
+    return _no_store(Response(page, mimetype="text/html"))
 
 
 def _oauth_error(error: tokens.OAuthError) -> Response:

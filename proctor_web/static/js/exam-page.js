@@ -80,7 +80,9 @@ if (state.poll_url) {
 const systemCheck = document.getElementById("system-check-form");
 if (systemCheck && state.software_download_url) {
   systemCheck.addEventListener("submit", () => {
-    window.open(state.software_download_url, "_blank", "noopener");
+    const url = window.ltiFrame ? window.ltiFrame.withToken(state.software_download_url)
+      : state.software_download_url;
+    window.open(url, "_blank", "noopener");
   });
 }
 

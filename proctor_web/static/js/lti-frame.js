@@ -57,8 +57,10 @@ function refresh(value) {
   }
 }
 
-// For scripts that navigate by themselves (exam-page.js reloads on a status change).
-window.ltiFrame = { withToken: (url) => (token ? withToken(url) : url) };
+// For scripts that navigate by themselves (exam-page.js reloads on a status change, and
+// opens the LTI proctoring tool's system check in a new tab, where the cookie partitioned
+// under the LMS's site does not exist). Never for another site's URL.
+window.ltiFrame = { withToken: (url) => (token && sameSite(url) ? withToken(url) : url) };
 
 if (token) {
   tagLinks(document);
