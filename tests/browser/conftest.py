@@ -171,6 +171,23 @@ def playwright():
         yield driver
 
 
+#: Chromium's own switch for the third-party cookie phase-out: partitioned (CHIPS) cookies
+#: are kept in a cross-site frame, plain SameSite=None ones are refused.
+BLOCK_THIRD_PARTY_COOKIES = ["--test-third-party-cookie-phaseout"]
+
+
+@pytest.fixture(scope="session")
+def blocking_browser(playwright):
+    """A Chromium that blocks third-party cookies, as an LMS's learners' browsers do."""
+    chromium = playwright.chromium.launch(
+        executable_path=CHROMIUM, headless=True,
+        args=[*CHROMIUM_ARGS, *BLOCK_THIRD_PARTY_COOKIES])
+    try:
+        yield chromium
+    finally:
+        chromium.close()
+
+
 @pytest.fixture(scope="session")
 def browser(playwright):
     chromium = playwright.chromium.launch(

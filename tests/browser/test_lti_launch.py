@@ -21,12 +21,11 @@ from proctor_web.lti import keys
 from proctor_web.lti.tool import registration
 from proctor_web.models import Exam, utcnow
 from proctor_web.testing.lti_platform import serve_platform
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, LiveServer, live_server_config
+from tests.browser.conftest import LiveServer, live_server_config
 
 CLIENT_ID = "proctor-web-browser"
 DEPLOYMENT_ID = "deployment-1"
 #: Chromium's own switch for "third-party cookies are blocked" (3PCD testing mode).
-BLOCK_THIRD_PARTY_COOKIES = ["--test-third-party-cookie-phaseout"]
 
 
 @pytest.fixture(scope="module")
@@ -101,17 +100,6 @@ def lms(tool: LiveServer):
         requests.put(f"{platform.url}/_control/contexts/bio-101", json={
             "title": "Biology 101", "label": "BIO101", "members": []}, timeout=10)
         yield platform
-
-
-@pytest.fixture(scope="module")
-def blocking_browser(playwright):
-    chromium = playwright.chromium.launch(
-        executable_path=CHROMIUM, headless=True,
-        args=[*CHROMIUM_ARGS, *BLOCK_THIRD_PARTY_COOKIES])
-    try:
-        yield chromium
-    finally:
-        chromium.close()
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ from proctor_web.lti import keys
 from proctor_web.lti.tool import registration
 from proctor_web.models import Attempt, LtiProctoringSession, User, utcnow
 from proctor_web.testing.lti_platform import serve_platform
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, LiveServer, live_server_config
+from tests.browser.conftest import LiveServer, live_server_config
 from tests.integration.test_lti_proctoring_e2e import (  # noqa: F401  (fixture)
     CLIENT_ID as TOOL_CLIENT_ID,
 )
@@ -32,7 +32,6 @@ from tests.integration.test_lti_proctoring_e2e import tool_url  # noqa: F401  (f
 
 LMS_CLIENT_ID = "proctor-web-proctored"
 LMS_DEPLOYMENT_ID = "deployment-p"
-BLOCK_THIRD_PARTY_COOKIES = ["--test-third-party-cookie-phaseout"]
 
 
 @pytest.fixture(scope="module")
@@ -98,20 +97,6 @@ def lms(app_server: LiveServer):
         requests.put(f"{platform.url}/_control/contexts/chem-201", json={
             "title": "Chemistry 201", "label": "CHEM201", "members": []}, timeout=10)
         yield platform
-
-
-@pytest.fixture(scope="module")
-def blocking_browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True,
-            args=[*CHROMIUM_ARGS, *BLOCK_THIRD_PARTY_COOKIES])
-        try:
-            yield chromium
-        finally:
-            chromium.close()
 
 
 #: Browsers whose user agent ends so reach proctor_web without any cookie.
