@@ -23,10 +23,13 @@ from proctor_web.models import utcnow
 from proctor_web.ops.cli import check_command, database_must_answer
 from proctor_web.services import accounts, attempts, courses, exams
 from proctor_web.services.attempts import Actor
+from proctor_web.tasks.cli import outbox_command, worker_command
 
 proctor_cli = AppGroup("proctor", help="Manage proctor_web: demo data, users, exams, attempts.",
                       callback=database_must_answer)
 proctor_cli.add_command(check_command)
+proctor_cli.add_command(outbox_command)
+proctor_cli.add_command(worker_command)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -260,19 +263,22 @@ def recount() -> None:
 @proctor_cli.command("sweep")
 @transactional
 def sweep() -> None:
-    """Submit attempts whose time ran out; retry provider events, exam pushes and emails."""
-    from proctor_web.services import notifications, provider_sync
+    """Submit attempts whose time ran out; retry provider events, exam pushes and emails.
 
-    now = utcnow()
-    expired = attempts.sweep_expired(now)
+    Celery beat runs the same every minute (README: Background work); this is for cron.
+    """
+    from proctor_web.tasks.jobs import run_sweep
+
+    report = run_sweep(utcnow())
+    expired = report.expired
     click.echo(f"Submitted {len(expired)} attempt(s) whose time had run out"
                + (f": {', '.join(map(str, expired))}." if expired else "."))
-    pushed, failed = provider_sync.sync_exams(now)
-    click.echo(f"Pushed {pushed} exam(s) to their provider; {failed} still failing.")
-    delivered = provider_sync.deliver_pending(now)
-    click.echo(f"Delivered {delivered} provider event(s).")
-    sent = notifications.send_pending(now)
-    click.echo(f"Sent {sent} email(s).")
+    click.echo(f"Pushed {report.pushed} exam(s) to their provider; "
+               f"{report.push_failures} still failing.")
+    click.echo(f"Delivered {report.delivered.pop('provider', 0)} provider event(s).")
+    click.echo(f"Sent {report.delivered.pop('email', 0)} email(s).")
+    for kind, count in report.delivered.items():
+        click.echo(f"Delivered {count} {kind} outbox row(s).")
 
 
 @proctor_cli.command("create-oauth-client")

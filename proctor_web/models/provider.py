@@ -21,9 +21,12 @@ class DeliveryStatus(enum.StrEnum):
     DELIVERED = "delivered"
     #: The provider refused the event for good (a 4xx); kept for operators, not retried.
     REFUSED = "refused"
+    #: Dead letter: still failing after ``OUTBOX_MAX_TRIES`` tries; kept until an operator
+    #: retries it (instructor overview, ``flask proctor outbox --retry``).
+    DEAD = "dead"
 
 
-_DELIVERY_CHECK = "status IN ('pending', 'delivered', 'refused')"
+_DELIVERY_CHECK = "status IN ('pending', 'delivered', 'refused', 'dead')"
 
 
 class OAuthClient(TimestampMixin, Base):
