@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 from flask import current_app
+from flask.cli import with_appcontext
 
 from proctor_web.extensions import db
 from proctor_web.models import DeliveryStatus, utcnow
@@ -22,6 +23,7 @@ def _describe(kind: str, row: object) -> str:
 @click.option("--retry", "retry_ref", default=None, metavar="KIND:ID|ID",
               help="Put one dead row back to pending and enqueue it (e.g. email:12).")
 @click.option("--retry-all-dead", is_flag=True, help="Put every dead row back and enqueue.")
+@with_appcontext
 def outbox_command(retry_ref: str | None, retry_all_dead: bool) -> None:
     """List pending and dead outbox rows (provider events, emails, ...); retry dead ones."""
     from proctor_web.services import dead_letters
@@ -59,6 +61,7 @@ def outbox_command(retry_ref: str | None, retry_all_dead: bool) -> None:
 @click.option("--beat", is_flag=True, help="Also run beat (the sweep every minute) in it.")
 @click.option("--concurrency", default=2, show_default=True, type=int)
 @click.option("--loglevel", default="INFO", show_default=True)
+@with_appcontext
 def worker_command(beat: bool, concurrency: int, loglevel: str) -> None:
     """Run a Celery worker for background work (needs PROCTOR_CELERY_BROKER_URL)."""
     from proctor_web.tasks.celery_app import get_celery
