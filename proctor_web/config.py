@@ -45,6 +45,7 @@ DEFAULTS: dict[str, Any] = {
     # Background work (README: Background work)
     "BACKGROUND_MODE": None,  # None = celery when CELERY_BROKER_URL is set, else thread
     "OUTBOX_MAX_TRIES": 8,  # failed deliveries before a row becomes a dead letter
+    "CELERY_QUEUE": "proctor_web",  # the broker queue of the tasks (one per deployment)
     "PROXY_FIX_X_FOR": 0,  # trusted proxies setting each X-Forwarded-* header; 0 = none
     "PROXY_FIX_X_PROTO": 0,
     "PROXY_FIX_X_HOST": 0,

@@ -35,6 +35,7 @@ def make_celery(flask_app: Flask) -> Celery:
     celery = Celery("proctor_web", broker=url, task_cls=FlaskTask, set_as_current=False)
     celery.conf.update(
         task_ignore_result=True,
+        task_default_queue=flask_app.config.get("CELERY_QUEUE") or "proctor_web",
         # A task is acknowledged once done: a worker killed mid-delivery gives it back.
         task_acks_late=True,
         task_reject_on_worker_lost=True,
