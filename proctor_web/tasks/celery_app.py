@@ -51,7 +51,7 @@ def make_celery(flask_app: Flask) -> Celery:
     )
     max_retries = 3 * int(flask_app.config.get("OUTBOX_MAX_TRIES") or 8)
 
-    @celery.task(name="proctor.deliver", bind=True, max_retries=max_retries)
+    @celery.task(name="proctor.deliver", bind=True, max_retries=max_retries, shared=False)
     def deliver(self: Task, kind: str, row_id: int) -> None:
         """Deliver one outbox row; retried with backoff while it stays pending."""
         due_in = jobs.deliver_row(kind, row_id)
@@ -61,7 +61,7 @@ def make_celery(flask_app: Flask) -> Celery:
                 return
             raise self.retry(countdown=jobs.retry_delay(self.request.retries, due_in))
 
-    @celery.task(name="proctor.sweep")
+    @celery.task(name="proctor.sweep", shared=False)
     def sweep() -> None:
         from proctor_web.models import utcnow
 
