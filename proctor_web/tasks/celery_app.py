@@ -32,6 +32,7 @@ def make_celery(flask_app: Flask) -> Celery:
             with flask_app.app_context():
                 return self.run(*args, **kwargs)
 
+    os.makedirs(flask_app.instance_path, exist_ok=True)  # beat keeps its schedule there
     celery = Celery("proctor_web", broker=url, task_cls=FlaskTask, set_as_current=False)
     celery.conf.update(
         task_ignore_result=True,

@@ -88,6 +88,7 @@ def test_worker_with_beat_delivers_once_and_sweeps(db_backend, postgres_availabl
                                                                            "task lost"]
                     assert lost
                     assert "beat: Starting" in log_path.read_text()
+                    assert "ERROR/Beat" not in log_path.read_text()
                 finally:
                     worker.send_signal(signal.SIGTERM)
                     try:
