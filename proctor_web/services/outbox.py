@@ -2,8 +2,10 @@
 
 Rows are written by ``provider_sync.queue_event`` and ``notifications.queue_email`` in the
 transaction of their cause, and remembered with ``mark_for_delivery``. Once that transaction
-commits they are delivered after the response (``init_app``); ``flask proctor sweep``
-retries what is still pending (``deliver_pending``, ``send_pending``).
+commits their ids are handed to background work (``init_app``, ``proctor_web.tasks``: a
+thread of this process or a Celery worker), which delivers them through ``KINDS``; the sweep
+(beat, or ``flask proctor sweep``) retries what is still pending. A row still failing after
+``OUTBOX_MAX_TRIES`` tries becomes a dead letter (status ``dead``).
 
 Delivery is a job, not a service: it commits, in three steps per batch, so no transaction
 (and on SQLite no write lock) stays open while a provider or an SMTP server is called:
