@@ -6,8 +6,9 @@
 - ``thread``: one daemon thread per process takes rows from a queue and runs the task
   bodies of ``jobs``; failed rows are retried by the same thread with backoff. Nothing to
   install or run beside the app.
-- ``celery``: a task per row is published to the broker; Celery workers deliver. A broker
-  that cannot be reached leaves the row pending for the sweep (beat or cron).
+- ``celery``: a task per row is published to the broker (by a thread of this process, so
+  a broker outage never holds a request); Celery workers deliver. A broker that cannot be
+  reached leaves the row pending for the sweep (beat or cron).
 - ``sync``: delivery in this process after the response, as before (unit tests only: their
   database fixture is one transaction the thread could not see).
 """
@@ -43,7 +44,9 @@ def enqueue(app: Flask, items: list[Item]) -> None:
     try:
         chosen = mode(app)
         if chosen == "celery":
-            _publish(app, items)
+            # Published from a thread too: a broker that is down or slow must not hold the
+            # web worker either (kombu and redis-py retry connecting for seconds).
+            background_thread(app, CeleryPublisher).submit(items)
         elif chosen == "sync":
             with app.app_context():
                 for kind, row_id in items:
@@ -132,19 +135,31 @@ class EmbeddedWorker:
                                          next(self._order), item, retries + 1))
 
 
+class CeleryPublisher(EmbeddedWorker):
+    """The same queue and thread, publishing one Celery task per row instead of delivering."""
+
+    def _try(self, item: Item, retries: int) -> None:
+        _publish(self.app, [item])
+
+
 def _retry_limit(app: Flask) -> int:
     # Rows dead-letter after OUTBOX_MAX_TRIES failed calls; waiting behind an earlier event
     # costs retries without a call, hence the margin. Beyond it the sweep takes over.
     return 3 * int(app.config.get("OUTBOX_MAX_TRIES") or 8)
 
 
-_workers: dict[int, EmbeddedWorker] = {}
+_workers: dict[tuple[int, type], EmbeddedWorker] = {}
 _workers_lock = threading.Lock()
 
 
-def embedded_worker(app: Flask) -> EmbeddedWorker:
+def background_thread(app: Flask, kind: type[EmbeddedWorker] = EmbeddedWorker) -> EmbeddedWorker:
     with _workers_lock:
-        worker = _workers.get(id(app))
+        worker = _workers.get((id(app), kind))
         if worker is None or worker.app is not app:
-            worker = _workers[id(app)] = EmbeddedWorker(app)
+            worker = _workers[(id(app), kind)] = kind(app)
         return worker
+
+
+def embedded_worker(app: Flask) -> EmbeddedWorker:
+    """The thread delivering this app's rows in ``thread`` mode."""
+    return background_thread(app, EmbeddedWorker)

@@ -196,3 +196,34 @@ def test_outbox_command_lists_and_retries_dead_rows(make_app, smtp):
     assert _status(app, row_id) == ("delivered", 1)
     with app.app_context():
         assert db.session.execute(select(EmailMessage.status)).scalars().all() == ["delivered"]
+
+
+def test_an_unreachable_broker_leaves_the_row_to_the_sweep(make_app, smtp):
+    inbox, port = smtp
+    app = make_app(BACKGROUND_MODE="celery", MAIL_PORT=port,
+                   CELERY_BROKER_URL=f"redis://127.0.0.1:{free_port()}/0")
+
+    @app.post("/_test/queue-email")
+    def queue_email():  # noqa: ANN202
+        now = utcnow()
+        row = EmailMessage(template="attempt_submitted", recipient="b@example.com",
+                           subject="Brokerless", html_body="<p>x</p>", text_body="x",
+                           status="pending", tries=0, next_attempt_at=now, created_at=now)
+        db.session.add(row)
+        db.session.flush()
+        outbox.mark_for_delivery(db.session(), "email", row.id)
+        db.session.commit()
+        return {"id": row.id}
+
+    started = time.monotonic()
+    response = app.test_client().post("/_test/queue-email")
+    response.close()  # the hand-over to the broker happens here, and fails
+    assert response.status_code == 200
+    assert time.monotonic() - started < 0.5  # kombu retries connecting, but not here
+    assert dispatch.background_thread(app, dispatch.CeleryPublisher).wait_idle(30)
+    row_id = response.get_json()["id"]
+    assert _status(app, row_id) == ("pending", 0)
+    with app.app_context():
+        report = jobs.run_sweep(utcnow())
+    assert report.delivered["email"] == 1
+    assert [m["Subject"] for m in inbox.messages] == ["Brokerless"]
