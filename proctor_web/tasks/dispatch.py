@@ -23,7 +23,7 @@ import queue
 import threading
 import time
 
-from flask import Flask
+from flask import Flask, current_app, has_app_context
 
 from proctor_web.tasks import jobs
 
@@ -48,13 +48,21 @@ def enqueue(app: Flask, items: list[Item]) -> None:
             # web worker either (kombu and redis-py retry connecting for seconds).
             background_thread(app, CeleryPublisher).submit(items)
         elif chosen == "sync":
-            with app.app_context():
-                for kind, row_id in items:
-                    jobs.deliver_row(kind, row_id)
+            _deliver_here(app, items)
         else:
             embedded_worker(app).submit(items)
     except Exception:  # the rows stay pending: the sweep delivers them
         log.exception("could not hand %d outbox row(s) to background work", len(items))
+
+
+def _deliver_here(app: Flask, items: list[Item]) -> None:
+    # Inside this app's context already (tests): a new context would end its session.
+    if has_app_context() and current_app._get_current_object() is app:  # type: ignore[attr-defined]
+        for kind, row_id in items:
+            jobs.deliver_row(kind, row_id)
+    else:
+        with app.app_context():
+            _deliver_here(app, items)
 
 
 def _publish(app: Flask, items: list[Item]) -> None:

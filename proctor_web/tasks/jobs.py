@@ -44,7 +44,7 @@ def deliver_row(kind: str, row_id: int) -> float | None:
             return None
         return max((row.next_attempt_at - utcnow()).total_seconds(), 0.0)
     finally:
-        db.session.rollback()  # end the read transaction: no lock left behind
+        db.session.commit()  # end the read transaction (nothing to write): no lock left
 
 
 @dataclass
