@@ -80,6 +80,7 @@ def _init_backends(app: Flask) -> None:
     from proctor_web.backends import BackendRegistry
     from proctor_web.backends.base import BackendSettingsError
     from proctor_web.config import BackendConfigError
+    from proctor_web.lti import grades
     from proctor_web.services import provider_sync
 
     try:
@@ -89,8 +90,10 @@ def _init_backends(app: Flask) -> None:
     except BackendSettingsError as error:
         # A configuration error like any other: one line from `flask` and gunicorn.
         raise BackendConfigError(error.message) from error
-    # Outbox rows (provider events, emails) are delivered once their transaction commits.
+    # Outbox rows (provider events, emails, LMS scores) are delivered once their transaction
+    # commits.
     provider_sync.init_app(app)
+    grades.register_outbox()
 
 
 def _init_request_guard(app: Flask) -> None:

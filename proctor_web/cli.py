@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import wraps
 from typing import Any, TypeVar
 
@@ -23,10 +23,13 @@ from proctor_web.models import utcnow
 from proctor_web.ops.cli import check_command, database_must_answer
 from proctor_web.services import accounts, attempts, courses, exams
 from proctor_web.services.attempts import Actor
+from proctor_web.tasks.cli import outbox_command, worker_command
 
 proctor_cli = AppGroup("proctor", help="Manage proctor_web: demo data, users, exams, attempts.",
                       callback=database_must_answer)
 proctor_cli.add_command(check_command)
+proctor_cli.add_command(outbox_command)
+proctor_cli.add_command(worker_command)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -275,34 +278,32 @@ def recount() -> None:
     click.echo("Recounted the learners with attempts of every exam.")
 
 
+#: How the sweep's report names each outbox kind.
+OUTBOX_LABELS = {"lti_score": "LMS score(s)"}
+
+
 @proctor_cli.command("sweep")
 @transactional
 def sweep() -> None:
     """Submit attempts whose time ran out; retry provider events, exam pushes, emails and LMS
-    scores; sync LMS rosters that are due."""
-    from proctor_web.lti import grades, roster
-    from proctor_web.services import notifications, provider_sync
+    scores; sync LMS rosters that are due.
 
-    now = utcnow()
-    expired = attempts.sweep_expired(now)
+    Celery beat runs the same every minute (README: Background work); this is for cron.
+    """
+    from proctor_web.tasks.jobs import run_sweep
+
+    report = run_sweep(utcnow())
+    expired = report.expired
     click.echo(f"Submitted {len(expired)} attempt(s) whose time had run out"
                + (f": {', '.join(map(str, expired))}." if expired else "."))
-    pushed, failed = provider_sync.sync_exams(now)
-    click.echo(f"Pushed {pushed} exam(s) to their provider; {failed} still failing.")
-    delivered = provider_sync.deliver_pending(now)
-    click.echo(f"Delivered {delivered} provider event(s).")
-    sent = notifications.send_pending(now)
-    click.echo(f"Sent {sent} email(s).")
-    scores = grades.deliver_pending(now)
-    click.echo(f"Delivered {scores} LMS score(s).")
-    minutes = int(current_app.config["LTI_ROSTER_SYNC_MINUTES"])
-    if minutes > 0:
-        for context_id in roster.due_context_ids(now, timedelta(minutes=minutes)):
-            db.session.commit()  # never wait on an LMS while holding the sweep's writes
-            result = roster.sync_context_by_id(context_id, utcnow(), requested_by="sweep")
-            click.echo(f"LMS roster of context {context_id}: "
-                       + (result.error or f"{result.members_seen} member(s), {result.added} "
-                          f"added, {result.updated} updated, {result.deactivated} deactivated."))
+    click.echo(f"Pushed {report.pushed} exam(s) to their provider; "
+               f"{report.push_failures} still failing.")
+    click.echo(f"Delivered {report.delivered.pop('provider', 0)} provider event(s).")
+    click.echo(f"Sent {report.delivered.pop('email', 0)} email(s).")
+    for kind, count in report.delivered.items():
+        click.echo(f"Delivered {count} {OUTBOX_LABELS.get(kind, kind + ' outbox row(s)')}.")
+    for line in report.rosters:
+        click.echo(line)
 
 
 @proctor_cli.command("create-oauth-client")

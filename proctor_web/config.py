@@ -42,6 +42,10 @@ DEFAULTS: dict[str, Any] = {
     # Operations (README: Production, Health, Metrics)
     "METRICS_TOKEN": None,  # None = /metrics is open (bind it to an internal address)
     "CELERY_BROKER_URL": None,  # checked by /readyz when set
+    # Background work (README: Background work)
+    "BACKGROUND_MODE": None,  # None = celery when CELERY_BROKER_URL is set, else thread
+    "OUTBOX_MAX_TRIES": 8,  # failed deliveries before a row becomes a dead letter
+    "CELERY_QUEUE": "proctor_web",  # the broker queue of the tasks (one per deployment)
     "PROXY_FIX_X_FOR": 0,  # trusted proxies setting each X-Forwarded-* header; 0 = none
     "PROXY_FIX_X_PROTO": 0,
     "PROXY_FIX_X_HOST": 0,
@@ -187,6 +191,12 @@ def build_config(
 
     if isinstance(config["FRAME_ANCESTORS"], str):
         config["FRAME_ANCESTORS"] = _parse("FRAME_ANCESTORS", config["FRAME_ANCESTORS"], [])
+
+    if config["BACKGROUND_MODE"] not in (None, "thread", "celery", "sync"):
+        raise ConfigError("PROCTOR_BACKGROUND_MODE must be thread, celery or sync "
+                          f"(or unset), not {config['BACKGROUND_MODE']!r}.")
+    if config["BACKGROUND_MODE"] == "celery" and not config["CELERY_BROKER_URL"]:
+        raise ConfigError("PROCTOR_BACKGROUND_MODE=celery needs PROCTOR_CELERY_BROKER_URL.")
 
     relaxed = config["TESTING"] or config["DEBUG"]
     if not config["SECRET_KEY"]:

@@ -127,6 +127,9 @@ def app_config(database_url: str, **overrides: Any) -> dict[str, Any]:
         "RATELIMIT_ENABLED": False,
         "SITE_URL": "http://proctor.test",
         "SERVER_NAME": None,
+        # The database fixture is one transaction a background thread could not see:
+        # delivery runs in this process after the response (tests/tasks use the others).
+        "BACKGROUND_MODE": "sync",
     }
     config.update(overrides)
     return config

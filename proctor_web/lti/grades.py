@@ -26,6 +26,7 @@ from urllib.parse import urlsplit, urlunsplit
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
+from proctor_web.database import immediate_transactions
 from proctor_web.errors import BadRequest
 from proctor_web.extensions import db
 from proctor_web.lti.platform_token import PlatformServiceError, service_request
@@ -40,6 +41,7 @@ from proctor_web.models import (
     UserIdentity,
 )
 from proctor_web.models.attempt import AttemptStatus
+from proctor_web.services import outbox
 
 log = logging.getLogger(__name__)
 S = AttemptStatus
@@ -325,7 +327,11 @@ def deliver_score(row: LtiScoreOutbox, now: datetime) -> bool:
                         content_type=MEDIA_SCORE, json_body=payload)
     except PlatformServiceError as error:
         row.last_error = error.message[:1000]
-        if error.retryable:
+        if error.retryable and row.tries >= outbox.max_tries():
+            row.status = DeliveryStatus.DEAD.value
+            log.error("LTI score %s (attempt %s, %s) is a dead letter after %s tries: %s",
+                      row.id, row.attempt_id, row.attempt_status, row.tries, error.message)
+        elif error.retryable:
             row.next_attempt_at = now + backoff(row.tries)
             log.warning("LTI score %s (attempt %s, %s) not delivered, retry at %s: %s", row.id,
                         row.attempt_id, row.attempt_status, row.next_attempt_at.isoformat(),
@@ -373,3 +379,22 @@ def deliver_pending(now: datetime, ids: Iterable[int] | None = None, limit: int 
         elif row.status == DeliveryStatus.PENDING.value:
             blocked.add(key)
     return delivered
+
+
+def deliver_outbox(now: datetime, ids: list[int] | None) -> int:
+    """The ``lti_score`` outbox kind: deliver due scores (or just ``ids``) and commit.
+
+    Unlike provider events and emails, a score is still sent inside its transaction; on
+    SQLite that holds the write lock for the LMS's answer (bounded by
+    ``LTI_SERVICE_TIMEOUT_SECONDS``), and it runs in the background, never in a request.
+    """
+    with immediate_transactions():
+        delivered = deliver_pending(now, ids=ids)
+        db.session.commit()
+    return delivered
+
+
+def register_outbox() -> None:
+    """Scores go through the background dispatcher, the sweep and dead letters like the
+    other outboxes."""
+    outbox.register_kind("lti_score", deliver_outbox, LtiScoreOutbox)

@@ -36,7 +36,7 @@ class LtiGradeSettings(TimestampMixin, Base):
     score_maximum: Mapped[float] = mapped_column(Float, default=100.0)
 
 
-_STATUS_CHECK = "status IN ('pending', 'delivered', 'refused')"
+_STATUS_CHECK = "status IN ('pending', 'delivered', 'refused', 'dead')"
 
 
 class LtiScoreOutbox(Base):

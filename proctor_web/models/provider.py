@@ -1,8 +1,9 @@
 """Provider plumbing: OAuth clients of provider service accounts, outboxes, webhook receipts.
 
 The two outboxes (provider events, emails) are written in the same transaction as the change
-that causes them and delivered after commit; a failed delivery stays pending with a later
-``next_attempt_at`` until ``flask proctor sweep`` gets it through, so an outage loses nothing.
+that causes them and delivered by background work after commit; a failed delivery stays
+pending with a later ``next_attempt_at`` until a retry or the sweep gets it through (or it
+becomes a dead letter after ``OUTBOX_MAX_TRIES`` tries), so an outage loses nothing.
 """
 
 from __future__ import annotations
@@ -21,9 +22,12 @@ class DeliveryStatus(enum.StrEnum):
     DELIVERED = "delivered"
     #: The provider refused the event for good (a 4xx); kept for operators, not retried.
     REFUSED = "refused"
+    #: Dead letter: still failing after ``OUTBOX_MAX_TRIES`` tries; kept until an operator
+    #: retries it (instructor overview, ``flask proctor outbox --retry``).
+    DEAD = "dead"
 
 
-_DELIVERY_CHECK = "status IN ('pending', 'delivered', 'refused')"
+_DELIVERY_CHECK = "status IN ('pending', 'delivered', 'refused', 'dead')"
 
 
 class OAuthClient(TimestampMixin, Base):

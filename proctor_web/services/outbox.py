@@ -2,8 +2,10 @@
 
 Rows are written by ``provider_sync.queue_event`` and ``notifications.queue_email`` in the
 transaction of their cause, and remembered with ``mark_for_delivery``. Once that transaction
-commits they are delivered after the response (``init_app``); ``flask proctor sweep``
-retries what is still pending (``deliver_pending``, ``send_pending``).
+commits their ids are handed to background work (``init_app``, ``proctor_web.tasks``: a
+thread of this process or a Celery worker), which delivers them through ``KINDS``; the sweep
+(beat, or ``flask proctor sweep``) retries what is still pending. A row still failing after
+``OUTBOX_MAX_TRIES`` tries becomes a dead letter (status ``dead``).
 
 Delivery is a job, not a service: it commits, in three steps per batch, so no transaction
 (and on SQLite no write lock) stays open while a provider or an SMTP server is called:
@@ -33,7 +35,7 @@ from email.message import EmailMessage as MimeMessage
 from email.utils import make_msgid
 from typing import Any
 
-from flask import Flask, current_app, g, has_app_context, has_request_context
+from flask import Flask, current_app, g, has_request_context
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
@@ -55,6 +57,11 @@ _PENDING_KEY = "proctor_web.outbox.pending"
 def backoff(tries: int) -> timedelta:
     """30 s, 1 min, 2 min ... capped at an hour: quick recovery without hammering an outage."""
     return min(BACKOFF_BASE * (2 ** max(tries - 1, 0)), BACKOFF_MAX)
+
+
+def max_tries() -> int:
+    """Tries before a row that keeps failing becomes a dead letter (``OUTBOX_MAX_TRIES``)."""
+    return int(current_app.config.get("OUTBOX_MAX_TRIES") or 8)
 
 
 def mark_for_delivery(session: Session, kind: str, row_id: int) -> None:
@@ -157,6 +164,11 @@ def record_event(claim: EventClaim, outcome: Outcome, now: datetime,
             row.last_error = outcome.error
             log.error("provider event %s (%s %s) refused by %s: %s", row.id, row.kind,
                       row.attempt_code, row.backend, outcome.error)
+        elif row.tries >= max_tries():
+            row.status = DeliveryStatus.DEAD.value
+            row.last_error = outcome.error
+            log.error("provider event %s (%s %s) dead after %s tries: %s", row.id, row.kind,
+                      row.attempt_code, row.tries, outcome.error)
         else:
             row.last_error = outcome.error
             row.next_attempt_at = now + backoff(row.tries)
@@ -286,6 +298,11 @@ def record_email(claim: EmailClaim, outcome: Outcome, now: datetime) -> None:
             message.last_error = ""
             log.info("email %s (%s) sent to %s", message.id, message.template,
                      message.recipient)
+        elif message.tries >= max_tries():
+            message.status = DeliveryStatus.DEAD.value
+            message.last_error = outcome.error
+            log.error("email %s (%s to %s) dead after %s tries: %s", message.id,
+                      message.template, message.recipient, message.tries, outcome.error)
         else:
             message.last_error = outcome.error
             message.next_attempt_at = now + backoff(message.tries)
@@ -306,18 +323,46 @@ def send_pending(now: datetime, ids: Iterable[int] | None = None, limit: int = 2
     return sent
 
 
-# After commit -----------------------------------------------------------------------------
+# Outbox kinds and after commit --------------------------------------------------------
 
+
+@dataclass(frozen=True)
+class OutboxKind:
+    """How to deliver one kind of outbox row: ``deliver(now, ids)`` claims, calls and
+    records (committing) the due rows among ``ids`` (None: every due row) and returns how
+    many went through; ``model`` is the row's class (``status``, ``tries``,
+    ``next_attempt_at``, ``last_error`` columns)."""
+
+    name: str
+    deliver: Callable[[datetime, list[int] | None], int]
+    model: type
+
+
+#: Every outbox kind, by the name given to ``mark_for_delivery``; others (LTI scores) add
+#: theirs with ``register_kind`` and are then dispatched, retried and dead-lettered alike.
+KINDS: dict[str, OutboxKind] = {}
+
+
+def register_kind(name: str, deliver: Callable[[datetime, list[int] | None], int],
+                  model: type) -> None:
+    KINDS[name] = OutboxKind(name, deliver, model)
+
+
+register_kind("provider", lambda now, ids: deliver_pending(now, ids=ids), ProviderEvent)
+register_kind("email", lambda now, ids: send_pending(now, ids=ids), EmailMessage)
 
 _listening = False
 
 
 def init_app(app: Flask) -> None:
-    """Deliver outbox rows right after the transaction that wrote them commits.
+    """Hand outbox rows to the background dispatcher once the transaction that wrote them
+    commits (``proctor_web.tasks.dispatch``: an in-process thread, a Celery worker, or,
+    with ``BACKGROUND_MODE = "sync"``, this process after the response).
 
-    In a request, delivery runs once the response has been sent (``call_on_close``), in its
-    own transactions; elsewhere (CLI) rows wait for ``flask proctor sweep``. The session
-    listeners are global, so they are installed once whatever the number of apps.
+    In a request the rows are handed over once the response has been sent
+    (``call_on_close``): enqueueing never delays an answer. Elsewhere (CLI) rows wait for
+    ``flask proctor sweep`` or beat. The session listeners are global, so they are installed
+    once whatever the number of apps.
     """
     global _listening
     if _listening:
@@ -340,7 +385,7 @@ def init_app(app: Flask) -> None:
             @after_this_request
             def _schedule(response):  # noqa: ANN001, ANN202
                 items = list(g.get("outbox_after_commit", []))
-                response.call_on_close(lambda: _deliver_now(flask_app, items))
+                response.call_on_close(lambda: _hand_over(flask_app, items))
                 return response
 
     @event.listens_for(Session, "after_rollback")
@@ -348,30 +393,23 @@ def init_app(app: Flask) -> None:
         session.info.pop(_PENDING_KEY, None)
 
 
-def _deliver_now(app: Flask, items: list[tuple[str, int]]) -> None:
-    if has_app_context() and current_app._get_current_object() is app:  # type: ignore[attr-defined]
-        deliver_items(items, utcnow())
-    else:
-        with app.app_context():
-            deliver_items(items, utcnow())
+def _hand_over(app: Flask, items: list[tuple[str, int]]) -> None:
+    from proctor_web.tasks import dispatch
+
+    dispatch.enqueue(app, items)
 
 
 def deliver_items(items: list[tuple[str, int]], now: datetime) -> None:
-    """Deliver the given outbox rows, each outcome committed in its own transaction."""
-    from proctor_web.lti import grades
-
+    """Deliver the given outbox rows now, each outcome committed in its own transaction."""
     try:
-        provider_ids = [row_id for kind, row_id in items if kind == "provider"]
-        email_ids = [row_id for kind, row_id in items if kind == "email"]
-        score_ids = [row_id for kind, row_id in items if kind == "lti_score"]
-        if provider_ids:
-            deliver_pending(now, ids=provider_ids)
-        if email_ids:
-            send_pending(now, ids=email_ids)
-        if score_ids:
-            with immediate_transactions():
-                grades.deliver_pending(now, ids=score_ids)
-                db.session.commit()
+        by_kind: dict[str, list[int]] = {}
+        for kind, row_id in items:
+            by_kind.setdefault(kind, []).append(row_id)
+        for kind, ids in by_kind.items():
+            if kind in KINDS:
+                KINDS[kind].deliver(now, ids)
+            else:
+                log.error("no deliverer registered for outbox kind %r", kind)
     except Exception:  # the sweep will retry; never break the response that triggered us
         db.session.rollback()
         log.exception("delivery after commit failed; the sweep will retry")

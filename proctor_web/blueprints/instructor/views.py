@@ -28,7 +28,14 @@ from proctor_web.errors import AlreadyExists, BadRequest, InvalidTransition, Per
 from proctor_web.extensions import db
 from proctor_web.lti import grades
 from proctor_web.models import Course, utcnow
-from proctor_web.services import allowances, exams, instructor, removal, reports
+from proctor_web.services import (
+    allowances,
+    dead_letters,
+    exams,
+    instructor,
+    removal,
+    reports,
+)
 
 PREFIX = "/courses/<course_id>/instructor"
 #: Refusals shown on the form that caused them (anything else goes to the error page).
@@ -60,7 +67,20 @@ def _render(template: str, course: Course, status: int = 200, **context: Any):
 @course_staff_page
 def overview(course: Course):
     data = instructor.overview(course.course_id, utcnow())
-    return _render("overview.html", course, overview=data, now=utcnow())
+    return _render("overview.html", course, overview=data, now=utcnow(),
+                   dead_letters=dead_letters.count_dead(course.course_id))
+
+
+@bp.post(f"{PREFIX}/outbox/retry")
+@course_staff_page
+def retry_dead_letters(course: Course):
+    """Put this course's dead provider events and emails back to pending; the commit hands
+    them to background work."""
+    retried = dead_letters.retry(utcnow(), course_id=course.course_id)
+    db.session.commit()
+    flash(_("%(num)d undelivered notification(s) will be tried again.", num=len(retried)),
+          "success")
+    return redirect(url_for("instructor.overview", course_id=course.course_id))
 
 
 # Attempts ---------------------------------------------------------------------------------

@@ -1,0 +1,85 @@
+"""Dead letters: outbox rows that still failed after ``OUTBOX_MAX_TRIES`` tries.
+
+Listing and counting them (per course for instructors, all for operators) and putting them
+back to pending. A service: flushes, never commits; retried rows are marked for delivery, so
+the commit of the caller's transaction hands them to background work.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+
+from proctor_web.extensions import db
+from proctor_web.models import Attempt, DeliveryStatus, Exam
+from proctor_web.services import outbox
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    kind: str
+    row: Any
+
+
+def _scoped(model: type, course_id: str | None, query: Any) -> Any | None:
+    """``query`` limited to the rows of ``course_id``'s attempts (None: every row); None
+    when rows of ``model`` cannot be tied to a course."""
+    if course_id is None:
+        return query
+    if not hasattr(model, "attempt_id"):
+        return None
+    course_attempts = (select(Attempt.id).join(Exam, Exam.id == Attempt.exam_id)
+                       .where(Exam.course_id == course_id))
+    return query.where(model.attempt_id.in_(course_attempts))  # type: ignore[attr-defined]
+
+
+def count_dead(course_id: str | None = None) -> int:
+    total = 0
+    for kind in outbox.KINDS.values():
+        query = _scoped(kind.model, course_id, select(func.count()).select_from(kind.model)
+                        .where(kind.model.status == DeliveryStatus.DEAD.value))
+        if query is not None:
+            total += db.session.execute(query).scalar_one()
+    return total
+
+
+def list_rows(statuses: Iterable[str], course_id: str | None = None,
+              limit: int = 200) -> list[OutboxRow]:
+    found: list[OutboxRow] = []
+    for name, kind in outbox.KINDS.items():
+        query = _scoped(kind.model, course_id, select(kind.model)
+                        .where(kind.model.status.in_(list(statuses)))
+                        .order_by(kind.model.id).limit(limit))
+        if query is not None:
+            found.extend(OutboxRow(name, row) for row in db.session.execute(query).scalars())
+    return found
+
+
+def retry(now: datetime, kind: str | None = None, row_id: int | None = None,
+          course_id: str | None = None) -> list[tuple[str, int]]:
+    """Put dead rows (all of them, or one ``kind``/``row_id``) back to pending with a fresh
+    count of tries; returns them as (kind, id). Flushes; the commit enqueues them."""
+    retried: list[tuple[str, int]] = []
+    session = db.session()
+    for name, outbox_kind in outbox.KINDS.items():
+        if kind is not None and name != kind:
+            continue
+        model = outbox_kind.model
+        query = _scoped(model, course_id, select(model).where(
+            model.status == DeliveryStatus.DEAD.value))
+        if query is None:
+            continue
+        if row_id is not None:
+            query = query.where(model.id == row_id)
+        for row in db.session.execute(query).scalars():
+            row.status = DeliveryStatus.PENDING.value
+            row.tries = 0
+            row.next_attempt_at = now
+            outbox.mark_for_delivery(session, name, row.id)
+            retried.append((name, row.id))
+    db.session.flush()
+    return retried
