@@ -113,6 +113,9 @@ def live_server_config(database_url: str) -> dict[str, Any]:
         "TESTING": True,
         # Unexpected errors become a 500 page in the browser instead of killing the thread.
         "PROPAGATE_UNEXPECTED": False,
+        # Delivery in this process after each response: a background thread would outlive
+        # the test and touch the next test's database session.
+        "BACKGROUND_MODE": "sync",
         "SECRET_KEY": "browser-test-secret-key",
         "DATABASE_URL": database_url,
         "SITE_URL": "http://127.0.0.1",

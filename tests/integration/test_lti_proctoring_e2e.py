@@ -146,6 +146,9 @@ def serve_live(tool_url: str, database_url: str) -> Iterator[Live]:
     app = create_app({
         "TESTING": True,
         "SECRET_KEY": "lti-e2e-secret-key-0123456789",
+        # Delivery in this process after each response: a background thread would outlive
+        # the test and touch the next test's database session.
+        "BACKGROUND_MODE": "sync",
         "DATABASE_URL": database_url,
         "WTF_CSRF_ENABLED": False,
         "BACKENDS": {

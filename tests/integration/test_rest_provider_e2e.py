@@ -158,6 +158,9 @@ def live(provider_url: str, tmp_path: Path) -> Iterator[Live]:
     app = create_app({
         "TESTING": True,
         "SECRET_KEY": "e2e-secret-key-0123456789",
+        # Delivery in this process after each response: a background thread would outlive
+        # the test and touch the next test's database session.
+        "BACKGROUND_MODE": "sync",
         "DATABASE_URL": f"sqlite:///{tmp_path / 'live.sqlite3'}",
         "BACKENDS": {
             "DEFAULT": "rest",
