@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Flask
 
-__version__ = "0.1.0"
+from proctor_web.version import __version__  # noqa: F401  (the package's version)
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -80,8 +80,7 @@ def _init_backends(app: Flask) -> None:
     from proctor_web.backends import BackendRegistry
     from proctor_web.backends.base import BackendSettingsError
     from proctor_web.config import BackendConfigError
-    from proctor_web.lti import grades
-    from proctor_web.services import provider_sync
+    from proctor_web.subscriptions import connect
 
     try:
         app.extensions["proctor_backends"] = BackendRegistry(
@@ -90,10 +89,9 @@ def _init_backends(app: Flask) -> None:
     except BackendSettingsError as error:
         # A configuration error like any other: one line from `flask` and gunicorn.
         raise BackendConfigError(error.message) from error
-    # Outbox rows (provider events, emails, LMS scores) are delivered once their transaction
-    # commits.
-    provider_sync.init_app(app)
-    grades.register_outbox()
+    # Subscribers of the domain events; outbox rows (provider events, exam pushes, emails,
+    # LMS scores) go to background work once their transaction commits.
+    connect(app)
 
 
 def _init_request_guard(app: Flask) -> None:

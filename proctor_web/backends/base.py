@@ -231,8 +231,15 @@ class ProctoringBackend(ABC):
         """
         return self.on_exam_saved(exam)
 
-    #: Whether exams need a provider id before attempts can be registered.
+    #: Whether exams need a provider id before attempts can be registered. Such a backend's
+    #: ``save_exam`` is a network call, made in the background after the exam is saved;
+    #: others must answer ``on_exam_saved`` locally (it runs in the saving transaction).
     needs_exam_sync: ClassVar[bool] = False
+    #: Whether ``register_exam_attempt`` answers without any network call. Such a backend
+    #: registers inside the transaction that creates the attempt; any other is called only
+    #: after that transaction has committed (``services.registration``), so no database
+    #: lock is held while the provider answers.
+    registers_locally: ClassVar[bool] = False
     #: Whether staff removal of an attempt waits for the provider to confirm deleting its
     #: record (``remove_exam_attempt`` returning True) before ours goes; see
     #: ``services.removal``. Providers without records of their own need not.

@@ -48,6 +48,7 @@ def _is_http_url(value: Any) -> bool:
 
 class LtiBackend(SilentAttemptEvents, ProctoringBackend):
     verbose_name = "LTI proctoring tool"
+    registers_locally: ClassVar[bool] = True  # the tool learns of the attempt at launch
     required_settings: ClassVar[tuple[str, ...]] = (
         "client_id", "tool_login_url", "tool_launch_url", "deployment_id",
     )

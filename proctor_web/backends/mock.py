@@ -19,6 +19,7 @@ from proctor_web.backends.base import (
 
 class MockBackend(SilentAttemptEvents, ProctoringBackend):
     verbose_name = "Mock Proctoring Service"
+    registers_locally: ClassVar[bool] = True
     optional_settings: ClassVar[tuple[str, ...]] = ("ready_after_seconds", "software_download_url")
 
     ready_after_seconds: float = 1.0

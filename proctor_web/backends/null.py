@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from proctor_web.backends.base import (
     AttemptRegistration,
     ExamData,
@@ -12,6 +14,7 @@ from proctor_web.backends.base import (
 
 class NullBackend(SilentAttemptEvents, ProctoringBackend):
     verbose_name = "No proctoring"
+    registers_locally: ClassVar[bool] = True
 
     def on_exam_saved(self, exam: ExamData) -> str | None:
         return None

@@ -1,13 +1,13 @@
 """Publishing proctoring outcomes to the LMS gradebook (LTI Assignment and Grade Services 2.0).
 
 An exam opts in with ``LtiGradeSettings`` (publish, score when verified, score when rejected,
-maximum). When an attempt of such an exam changes status, ``queue_outcome`` (called by
-``services.events.attempt_changed``) writes one ``LtiScoreOutbox`` row per resource link of
+maximum). When an attempt of such an exam changes status, ``queue_outcome`` (subscribed to
+``domain_events.attempt_changed``) writes one ``LtiScoreOutbox`` row per resource link of
 the exam on a platform that knows the learner, in the transaction of the change. The row
 holds the score exactly as the platform will get it, with the time of the change as its
 ``timestamp``, so late delivery still orders correctly on the platform's side.
 
-Delivery happens after commit (``provider_sync.deliver_items``) and is retried by
+Delivery happens after commit (``outbox``, kind ``lti_score``) and is retried by
 ``flask proctor sweep``: a platform that answers 5xx, 429 or not at all is tried again with a
 backoff; one that refuses (other 4xx) marks the row refused with its reason. Scores of one
 learner on one link go out in order: a later one waits while an earlier one is pending.
@@ -42,6 +42,8 @@ from proctor_web.models import (
 )
 from proctor_web.models.attempt import AttemptStatus
 from proctor_web.services import outbox
+from proctor_web.services.domain_events import AttemptChanged, AttemptRemoved
+from proctor_web.services.outbox import backoff, mark_for_delivery
 
 log = logging.getLogger(__name__)
 S = AttemptStatus
@@ -196,6 +198,16 @@ REMOVED = "removed"
 CLEARED = Outcome("Initialized", "NotReady")
 
 
+def on_attempt_changed(event: AttemptChanged) -> None:
+    """Subscriber of ``domain_events.attempt_changed``: the score the new status means."""
+    queue_outcome(event.attempt, event.to_status, event.now)
+
+
+def on_attempt_removed(event: AttemptRemoved) -> None:
+    """Subscriber of ``domain_events.attempt_removed``: clear the gradebook entry."""
+    queue_removal(event.attempt, event.now)
+
+
 def queue_removal(attempt: Attempt, now: datetime) -> list[LtiScoreOutbox]:
     """Called before an attempt is deleted: clear what its outcome put in the gradebook."""
     if attempt.status not in OUTCOMES:
@@ -205,8 +217,6 @@ def queue_removal(attempt: Attempt, now: datetime) -> list[LtiScoreOutbox]:
 
 def queue_outcome(attempt: Attempt, to_status: str, now: datetime) -> list[LtiScoreOutbox]:
     """Queue the score the new status means, if the exam publishes to an LMS (flushes)."""
-    from proctor_web.services.provider_sync import mark_for_delivery
-
     outcome = CLEARED if to_status == REMOVED else OUTCOMES.get(to_status)
     if outcome is None or attempt.is_sample_attempt:
         return []
@@ -305,8 +315,6 @@ def scores_url(lineitem_url: str) -> str:
 
 def deliver_score(row: LtiScoreOutbox, now: datetime) -> bool:
     """Try one score; record the outcome on the row (flush only). True when delivered."""
-    from proctor_web.services.provider_sync import backoff
-
     row.tries += 1
     link = db.session.get(LtiResourceLink, row.resource_link_id)
     assert link is not None  # the outbox row cascades with its link

@@ -20,7 +20,7 @@ from proctor_web.services import attempts
 
 def sub_for(user: User, backend: LtiBackend) -> str:
     """The learner's id at this tool: stable, and telling the tool nothing about ours."""
-    return attempts.obscured_user_id(user.id, backend.name)
+    return obscured_user_id(user.id, backend.name)
 
 
 def attempt_number(attempt: Attempt) -> int:

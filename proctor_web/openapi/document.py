@@ -13,11 +13,11 @@ from typing import Any
 from flask import Flask
 from werkzeug.routing import Rule
 
-from proctor_web import __version__
 from proctor_web.errors import JSON_PREFIXES
 from proctor_web.openapi.operations import OPERATIONS, Operation
 from proctor_web.openapi.schemas import COMPONENTS, ref
 from proctor_web.routing import MAX_DATABASE_ID
+from proctor_web.version import __version__
 
 #: JSON endpoints that live outside the JSON path prefixes.
 JSON_ENDPOINTS_ELSEWHERE = frozenset({"ops.healthz", "ops.readyz"})

@@ -39,7 +39,7 @@ def _scoped(model: type, course_id: str | None, query: Any) -> Any | None:
 
 def count_dead(course_id: str | None = None) -> int:
     total = 0
-    for kind in outbox.KINDS.values():
+    for kind in outbox.row_kinds().values():
         query = _scoped(kind.model, course_id, select(func.count()).select_from(kind.model)
                         .where(kind.model.status == DeliveryStatus.DEAD.value))
         if query is not None:
@@ -50,7 +50,7 @@ def count_dead(course_id: str | None = None) -> int:
 def list_rows(statuses: Iterable[str], course_id: str | None = None,
               limit: int = 200) -> list[OutboxRow]:
     found: list[OutboxRow] = []
-    for name, kind in outbox.KINDS.items():
+    for name, kind in outbox.row_kinds().items():
         query = _scoped(kind.model, course_id, select(kind.model)
                         .where(kind.model.status.in_(list(statuses)))
                         .order_by(kind.model.id).limit(limit))
@@ -65,7 +65,7 @@ def retry(now: datetime, kind: str | None = None, row_id: int | None = None,
     count of tries; returns them as (kind, id). Flushes; the commit enqueues them."""
     retried: list[tuple[str, int]] = []
     session = db.session()
-    for name, outbox_kind in outbox.KINDS.items():
+    for name, outbox_kind in outbox.row_kinds().items():
         if kind is not None and name != kind:
             continue
         model = outbox_kind.model

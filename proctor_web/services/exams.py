@@ -13,10 +13,11 @@ from sqlalchemy import select
 
 from proctor_web.backends import get_backend
 from proctor_web.backends.base import ExamData, ProctoringBackend
-from proctor_web.errors import AlreadyExists, BackendError, BadRequest, NotFound
+from proctor_web.errors import AlreadyExists, BadRequest, NotFound
 from proctor_web.extensions import db
 from proctor_web.models import Course, Exam, ExamType, ReviewPolicy, ReviewPolicyHistory, User
-from proctor_web.services import courses, provider_sync, timing
+from proctor_web.services import courses, timing
+from proctor_web.services.domain_events import ExamSaved, announce, exam_saved
 from proctor_web.services.validation import (
     column_length,
     optional_text,
@@ -125,7 +126,7 @@ def create_exam(
     db.session.add(exam)
     db.session.flush()
     log.info("exam %s created in %s by %s", exam.id, course_id, actor.username if actor else "-")
-    sync_with_provider(exam, now)
+    announce(exam_saved, ExamSaved(exam, now))
     return exam
 
 
@@ -140,7 +141,8 @@ def update_exam(exam: Exam, data: Mapping[str, Any], actor: User | None, now: da
         db.session.flush()
         log.info("exam %s updated (%s) by %s", exam.id, ", ".join(sorted(changed)),
                  actor.username if actor else "-")
-        sync_with_provider(exam, now, withdrawn=was_with_provider and not exam.has_backend)
+        announce(exam_saved, ExamSaved(
+            exam, now, withdrawn=was_with_provider and not exam.has_backend))
     return exam
 
 
@@ -238,7 +240,7 @@ def set_review_policy(
         policy.modified = now
     db.session.flush()
     db.session.refresh(exam, ["review_policy"])
-    sync_with_provider(exam, now)
+    announce(exam_saved, ExamSaved(exam, now))
     return policy
 
 
@@ -284,27 +286,6 @@ def exam_data(exam: Exam) -> ExamData:
         backend=exam.backend or "",
         review_policy=policy.review_policy if policy else None,
     )
-
-
-def sync_with_provider(exam: Exam, now: datetime, *, withdrawn: bool = False) -> None:
-    """Tell the exam's provider about it now; if the provider is unreachable, the save
-    still succeeds and ``flask proctor sweep`` pushes the exam later.
-
-    ``withdrawn``: the exam just stopped being proctored (it is a timed exam now). Its
-    provider, which has no more business with it, is told it is unproctored and inactive,
-    as edx-proctoring does; an exam the provider never heard of needs no such news.
-    """
-    if withdrawn:
-        if not exam.external_id:
-            return
-    elif backend_for(exam) is None:
-        return
-    try:
-        with db.session.begin_nested():
-            provider_sync.push_exam(exam, now)
-    except BackendError as error:
-        log.warning("exam %s not pushed to %s yet (the sweep will retry): %s", exam.id,
-                    exam.backend, error.message)
 
 
 def course_of(exam: Exam) -> Course | None:

@@ -23,6 +23,7 @@ from sqlalchemy import select
 from proctor_web.extensions import db
 from proctor_web.models import Attempt, DeliveryStatus, EmailMessage, Exam, User
 from proctor_web.models.attempt import AttemptStatus
+from proctor_web.services.domain_events import AttemptChanged
 
 # Sending lives in ``outbox``; ``send_pending`` stays importable from here.
 from proctor_web.services.outbox import mark_for_delivery, send_pending  # noqa: F401
@@ -136,6 +137,11 @@ def outcome_is_final(attempt: Attempt, to_status: str) -> bool:
     if to_status == S.REJECTED:
         return S.REJECTED not in others and S.DECLINED not in others
     return True
+
+
+def on_attempt_changed(event: AttemptChanged) -> None:
+    """Subscriber of ``domain_events.attempt_changed``: the learner's status email."""
+    queue_status_email(event.attempt, event.to_status, event.now)
 
 
 def queue_status_email(attempt: Attempt, to_status: str, now: datetime) -> EmailMessage | None:

@@ -331,11 +331,13 @@ class OutboxKind:
     """How to deliver one kind of outbox row: ``deliver(now, ids)`` claims, calls and
     records (committing) the due rows among ``ids`` (None: every due row) and returns how
     many went through; ``model`` is the row's class (``status``, ``tries``,
-    ``next_attempt_at``, ``last_error`` columns)."""
+    ``next_attempt_at``, ``last_error`` columns), or None for a job keyed by another
+    row's id that keeps its own record of what is done (exam pushes: ``ExamSyncState``),
+    which has no dead letters."""
 
     name: str
     deliver: Callable[[datetime, list[int] | None], int]
-    model: type
+    model: type | None
 
 
 #: Every outbox kind, by the name given to ``mark_for_delivery``; others (LTI scores) add
@@ -344,27 +346,35 @@ KINDS: dict[str, OutboxKind] = {}
 
 
 def register_kind(name: str, deliver: Callable[[datetime, list[int] | None], int],
-                  model: type) -> None:
+                  model: type | None) -> None:
     KINDS[name] = OutboxKind(name, deliver, model)
+
+
+def row_kinds() -> dict[str, OutboxKind]:
+    """The kinds whose rows carry a delivery status (and so can be dead letters)."""
+    return {name: kind for name, kind in KINDS.items() if kind.model is not None}
 
 
 register_kind("provider", lambda now, ids: deliver_pending(now, ids=ids), ProviderEvent)
 register_kind("email", lambda now, ids: send_pending(now, ids=ids), EmailMessage)
 
 _listening = False
+_hand_over: Callable[[Flask, list[tuple[str, int]]], None] | None = None
 
 
-def init_app(app: Flask) -> None:
-    """Hand outbox rows to the background dispatcher once the transaction that wrote them
-    commits (``proctor_web.tasks.dispatch``: an in-process thread, a Celery worker, or,
-    with ``BACKGROUND_MODE = "sync"``, this process after the response).
+def init_app(app: Flask, hand_over: Callable[[Flask, list[tuple[str, int]]], None]) -> None:
+    """Hand outbox rows to ``hand_over`` (the background dispatcher,
+    ``proctor_web.tasks.dispatch.enqueue``: an in-process thread, a Celery worker, or, with
+    ``BACKGROUND_MODE = "sync"``, this process after the response) once the transaction
+    that wrote them commits.
 
     In a request the rows are handed over once the response has been sent
     (``call_on_close``): enqueueing never delays an answer. Elsewhere (CLI) rows wait for
     ``flask proctor sweep`` or beat. The session listeners are global, so they are installed
     once whatever the number of apps.
     """
-    global _listening
+    global _listening, _hand_over
+    _hand_over = hand_over
     if _listening:
         return
     _listening = True
@@ -385,18 +395,14 @@ def init_app(app: Flask) -> None:
             @after_this_request
             def _schedule(response):  # noqa: ANN001, ANN202
                 items = list(g.get("outbox_after_commit", []))
-                response.call_on_close(lambda: _hand_over(flask_app, items))
+                handler = _hand_over
+                if handler is not None:
+                    response.call_on_close(lambda: handler(flask_app, items))
                 return response
 
     @event.listens_for(Session, "after_rollback")
     def _after_rollback(session: Session) -> None:
         session.info.pop(_PENDING_KEY, None)
-
-
-def _hand_over(app: Flask, items: list[tuple[str, int]]) -> None:
-    from proctor_web.tasks import dispatch
-
-    dispatch.enqueue(app, items)
 
 
 def deliver_items(items: list[tuple[str, int]], now: datetime) -> None:

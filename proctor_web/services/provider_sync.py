@@ -36,23 +36,94 @@ from proctor_web.models import (
     User,
     WebhookReceipt,
 )
-from proctor_web.models.attempt import INCOMPLETE, AttemptStatus
+from proctor_web.models.attempt import IN_PROGRESS, INCOMPLETE, PRE_STARTED, AttemptStatus
+from proctor_web.services.domain_events import AttemptChanged, AttemptRemoved, ExamSaved
+from proctor_web.services.exams import backend_for, exam_data
 from proctor_web.services.obscured_ids import obscured_user_id
-
-# Delivery lives in ``outbox``; these names stay importable from here for existing callers.
-from proctor_web.services.outbox import (  # noqa: F401
-    backoff,
-    deliver_items,
-    deliver_pending,
-    init_app,
-    mark_for_delivery,
-)
+from proctor_web.services.outbox import mark_for_delivery, register_kind
 
 log = logging.getLogger(__name__)
+
+S = AttemptStatus
 
 
 def _registry():
     return current_app.extensions["proctor_backends"]
+
+
+# Subscribers of the domain events ---------------------------------------------------------
+
+
+def provider_event_for(attempt: Attempt, from_status: str, to_status: str,
+                       actor_kind: str) -> str | None:
+    """Which notification, if any, the provider should get for a status change."""
+    if not attempt.taking_as_proctored or not attempt.external_id:
+        return None
+    # "Continue working" (ready_to_submit -> started) is not a new start for the provider.
+    if to_status == S.STARTED and from_status in PRE_STARTED:
+        return "start"
+    if to_status in (S.SUBMITTED, S.TIMED_OUT) and from_status in IN_PROGRESS:
+        return "stop"
+    # A learner retrying a practice exam they submitted withdraws that session from review:
+    # edx-proctoring deletes it at the provider. Best-effort here (the learner's own request
+    # never waits on the provider), unlike staff removal (services.removal).
+    if to_status == S.ONBOARDING_RESET and from_status == S.SUBMITTED:
+        return "remove"
+    # A provider's own review error or error report needs no echo back to it.
+    if (
+        to_status == S.ERROR
+        and (from_status in PRE_STARTED or from_status == S.STARTED)
+        and actor_kind != "provider"
+    ):
+        return "error"
+    return None
+
+
+def on_attempt_changed(event: AttemptChanged) -> None:
+    """Subscriber of ``domain_events.attempt_changed``: queue the provider's notification."""
+    attempt = event.attempt
+    kind = provider_event_for(attempt, event.from_status, event.to_status, event.actor_kind)
+    if kind is None:
+        return
+    backend = backend_for(attempt.exam)
+    if backend is not None:
+        queue_event(backend.name, kind, attempt, event.now)
+
+
+def on_attempt_removed(event: AttemptRemoved) -> None:
+    """Subscriber of ``domain_events.attempt_removed``: the provider forgets the session."""
+    attempt = event.attempt
+    if not (attempt.taking_as_proctored and attempt.external_id):
+        return
+    backend = backend_for(attempt.exam)
+    if backend is not None:
+        queue_event(backend.name, "remove", attempt, event.now,
+                    delivered_at=event.now if event.provider_confirmed else None)
+
+
+def on_exam_saved(event: ExamSaved) -> None:
+    """Subscriber of ``domain_events.exam_saved``: tell the exam's provider.
+
+    A provider that keeps exams (``needs_exam_sync``, a network call) is pushed after
+    commit, in the background (outbox kind ``exam_push``), never inside the staff's
+    request; the sweep re-pushes whatever did not get there (``sync_exams`` compares what
+    was pushed). Other backends answer ``on_exam_saved`` locally, so it runs here.
+    """
+    exam = event.exam
+    if event.withdrawn:
+        if not exam.external_id:
+            return  # its provider never heard of it: nothing to withdraw
+    elif backend_for(exam) is None:
+        return
+    target = _push_target(exam)
+    if target is None:
+        return
+    backend, data = target
+    if backend.needs_exam_sync:
+        db.session.flush()
+        mark_for_delivery(db.session(), "exam_push", exam.id)
+        return
+    record_exam_push(exam, backend.name, data, backend.on_exam_saved(data), event.now)
 
 
 # Queueing ---------------------------------------------------------------------------------
@@ -97,8 +168,6 @@ def queue_event(
 
 
 def _exam_hash(exam: Exam) -> str:
-    from proctor_web.services.exams import exam_data
-
     return _data_hash(exam_data(exam))
 
 
@@ -113,8 +182,6 @@ def _push_target(exam: Exam) -> tuple[ProctoringBackend, ExamData] | None:
     An exam that is no longer proctored (switched to timed) still goes to the provider that
     knew it, marked unproctored and inactive: from the provider's side it is withdrawn.
     """
-    from proctor_web.services.exams import backend_for, exam_data
-
     data = exam_data(exam)
     if exam.has_backend:
         backend = backend_for(exam)
@@ -157,15 +224,25 @@ def record_exam_push(exam: Exam, backend_name: str, pushed: ExamData,
 
 def ensure_exam_pushed(exam: Exam, now: datetime) -> None:
     """Before registering an attempt: an exam its provider does not know yet is pushed."""
-    from proctor_web.services.exams import backend_for
-
     backend = backend_for(exam)
     if backend is not None and backend.needs_exam_sync and not exam.external_id:
         push_exam(exam, now)
 
 
-def sync_exams(now: datetime) -> tuple[int, int]:
-    """Re-push every proctored exam whose provider copy may be stale; (pushed, failed).
+def register_outbox() -> None:
+    """Exam pushes run as background work after the commit that saved the exam."""
+    register_kind("exam_push", _deliver_exam_pushes, None)
+
+
+def _deliver_exam_pushes(now: datetime, exam_ids: list[int] | None) -> int:
+    if exam_ids is None:
+        return 0  # the sweep calls ``sync_exams`` itself and reports its own figures
+    return sync_exams(now, exam_ids)[0]
+
+
+def sync_exams(now: datetime, exam_ids: list[int] | None = None) -> tuple[int, int]:
+    """Re-push every proctored exam (or those of ``exam_ids``) whose provider copy may be
+    stale; (pushed, failed).
 
     Exams are pushed when saved, but that push must not fail the save, so a provider outage
     leaves exams behind; this is the retry. Only backends that keep exams are considered.
@@ -179,15 +256,15 @@ def sync_exams(now: datetime) -> tuple[int, int]:
         return 0, 0
     # Proctored exams, and exams a provider knows that have since become timed (they are
     # withdrawn there: see ``_push_target``).
-    exam_ids = db.session.execute(
-        select(Exam.id).where(
-            Exam.backend.in_(names),
-            (Exam.is_proctored.is_(True)) | (Exam.is_practice_exam.is_(True))
-            | Exam.external_id.is_not(None),
-        ).order_by(Exam.id)
-    ).scalars().all()
+    query = select(Exam.id).where(
+        Exam.backend.in_(names),
+        (Exam.is_proctored.is_(True)) | (Exam.is_practice_exam.is_(True))
+        | Exam.external_id.is_not(None),
+    ).order_by(Exam.id)
+    if exam_ids is not None:
+        query = query.where(Exam.id.in_(exam_ids))
     pushed = failed = 0
-    for exam_id in exam_ids:
+    for exam_id in db.session.execute(query).scalars().all():
         exam = db.session.get(Exam, exam_id)
         target = _push_target(exam) if exam is not None else None
         if exam is None or target is None:

@@ -47,6 +47,7 @@ from proctor_web.models import (
 from proctor_web.models.attempt import INCOMPLETE
 from proctor_web.services import attempts, notifications
 from proctor_web.services.attempts import Action, Actor
+from proctor_web.services.domain_events import AttemptRemoved
 
 log = logging.getLogger(__name__)
 
@@ -279,6 +280,11 @@ def record_review(
         student = db.session.get(User, target.user_id) if target.user_id else None
         notifications.queue_review_alert(exam, student, review.status, review_url, now)
     return ReviewOutcome(stored, existing is not None, action, status)
+
+
+def on_attempt_removed(event: AttemptRemoved) -> None:
+    """Subscriber of ``domain_events.attempt_removed``: its review now belongs to history."""
+    mark_attempt_inactive(event.attempt.attempt_code)
 
 
 def mark_attempt_inactive(attempt_code: str) -> None:

@@ -1,8 +1,8 @@
 """The Celery app, bound to a Flask app: every task runs inside that app's context.
 
-The web process builds it lazily to publish (``get_celery``); a worker imports this module
-by name, ``celery -A proctor_web.tasks.celery_app worker -B``, which builds the Flask app
-from the environment (``PROCTOR_*``) on first use of the ``celery`` attribute.
+The web process builds it lazily to publish (``get_celery``); a worker starts from
+``proctor_web.tasks.worker`` (``celery -A proctor_web.tasks.worker worker -B``), which builds
+the Flask app from the environment (``PROCTOR_*``).
 """
 
 from __future__ import annotations
@@ -84,18 +84,3 @@ def make_celery(flask_app: Flask) -> Celery:
 
 def get_celery(flask_app: Flask) -> Celery:
     return flask_app.extensions.get("proctor_celery") or make_celery(flask_app)
-
-
-def __getattr__(name: str) -> Celery:
-    # ``celery -A proctor_web.tasks.celery_app`` looks up ``app`` then ``celery``.
-    if name in ("app", "celery"):
-        global _worker_celery
-        if _worker_celery is None:
-            from proctor_web import create_app
-
-            _worker_celery = get_celery(create_app())
-        return _worker_celery
-    raise AttributeError(name)
-
-
-_worker_celery: Celery | None = None

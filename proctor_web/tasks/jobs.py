@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 from proctor_web.extensions import db
 from proctor_web.models import DeliveryStatus, utcnow
-from proctor_web.services import outbox
+from proctor_web.services import attempts, outbox, provider_sync, registration
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +38,9 @@ def deliver_row(kind: str, row_id: int) -> float | None:
     another worker, or held back behind an earlier event of its attempt)."""
     outbox.deliver_items([(kind, row_id)], utcnow())
     model = outbox.KINDS[kind].model
+    if model is None:  # a job that keeps its own record (exam pushes): done for this task
+        db.session.commit()
+        return None
     row = db.session.get(model, row_id, populate_existing=True)
     try:
         if row is None or row.status != DeliveryStatus.PENDING.value:
@@ -54,17 +57,17 @@ class SweepReport:
     push_failures: int = 0
     delivered: dict[str, int] = field(default_factory=dict)
     rosters: list[str] = field(default_factory=list)  # one line per LMS roster synced
+    registered: int = 0  # attempts registered with their provider after their request died
 
 
 def run_sweep(now: datetime) -> SweepReport:
     """What ``flask proctor sweep`` and beat's task do: submit attempts whose time ran out,
     re-push stale exams, and deliver every due outbox row (recovering rows whose task was
     lost). Commits."""
-    from proctor_web.services import attempts, provider_sync
-
     report = SweepReport()
     report.expired = attempts.sweep_expired(now)
     db.session.commit()
+    report.registered = registration.register_stranded(now)
     report.pushed, report.push_failures = provider_sync.sync_exams(now)
     for name, kind in outbox.KINDS.items():
         try:

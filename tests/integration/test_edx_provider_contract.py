@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from proctor_web.extensions import db
 from proctor_web.models import Attempt, ProviderEvent, utcnow
-from proctor_web.services import courses, exams, provider_sync
+from proctor_web.services import courses, exams, outbox, provider_sync
 from tests.conftest import make_sign_in
 from tests.integration.test_rest_provider_e2e import (  # noqa: F401  (fixtures)
     COURSE,
@@ -71,7 +71,7 @@ def test_staff_delete_asks_the_provider_first(live, staff_client):  # noqa: F811
     # The outbox keeps the removal as delivered: nothing is sent a second time.
     event = db.session.execute(select(ProviderEvent)).scalar_one()
     assert (event.kind, event.status) == ("remove", "delivered")
-    assert provider_sync.deliver_pending(utcnow()) == 0
+    assert outbox.deliver_pending(utcnow()) == 0
 
 
 def test_a_provider_that_no_longer_knows_the_attempt_counts_as_removed(
@@ -153,6 +153,7 @@ def test_switching_to_timed_withdraws_the_exam_at_the_provider(live):  # noqa: F
     assert provider_state(live.provider_url)["exams"][external_id]["is_proctored"] is True
     exams.update_exam(exam, {"is_proctored": False}, None, utcnow())
     db.session.commit()
+    assert provider_sync.sync_exams(utcnow()) == (1, 0)  # the background push
     pushed = provider_state(live.provider_url)["exams"][external_id]
     assert (pushed["is_proctored"], pushed["is_active"]) == (False, False)
     assert live.exam().is_active is True  # only the provider's copy is inactive
@@ -164,6 +165,7 @@ def test_a_withdrawal_missed_during_an_outage_is_sent_by_the_sweep(live):  # noq
     control(live.provider_url, "config", {"FAIL_MODE": "error500"})
     exams.update_exam(exam, {"is_proctored": False}, None, utcnow())
     db.session.commit()
+    assert provider_sync.sync_exams(utcnow()) == (0, 1)  # the background push fails
     control(live.provider_url, "config", {"FAIL_MODE": None})
     assert provider_state(live.provider_url)["exams"][external_id]["is_proctored"] is True
     end_read()

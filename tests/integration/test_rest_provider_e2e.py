@@ -34,8 +34,17 @@ from proctor_web import create_app
 from proctor_web.backends.base import RegistrationFailed
 from proctor_web.extensions import db
 from proctor_web.models import Attempt, EmailMessage, Exam, ProviderEvent, Review, User, utcnow
-from proctor_web.services import attempts, courses, exams, oauth, provider_sync
+from proctor_web.services import (
+    attempts,
+    courses,
+    exams,
+    oauth,
+    outbox,
+    provider_sync,
+    registration,
+)
 from proctor_web.services.attempts import Action, Actor
+from proctor_web.services.obscured_ids import obscured_user_id
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PROVIDER_CLIENT_SECRET = "fake-client-secret-0123456789-0123456789"
@@ -195,6 +204,9 @@ def live(provider_url: str, tmp_path: Path) -> Iterator[Live]:
             "exam_name": "Final Exam", "time_limit_mins": 60, "is_proctored": True,
             "backend": "rest"}, None, now)
         db.session.commit()
+        # Background work pushes a saved exam after commit; outside a request, as here, the
+        # sweep's part does it.
+        assert provider_sync.sync_exams(now) == (1, 0)
         yield Live(app, url, provider_url, inbox, exam.id, learner.id)
     finally:
         db.session.remove()
@@ -212,7 +224,8 @@ def _create_attempt(live: Live) -> Attempt:
     attempt = attempts.create_attempt(live.exam(), learner, Actor.learner(learner), utcnow(),
                                       taking_as_proctored=True)
     db.session.commit()
-    return attempt
+    registration.register_pending()  # what the learner's view does after its commit
+    return live.attempt(attempt.id)
 
 
 def _ready_and_start(live: Live, attempt: Attempt) -> None:
@@ -223,7 +236,7 @@ def _ready_and_start(live: Live, attempt: Attempt) -> None:
     attempts.apply_action(live.attempt(attempt.id), Action.START, Actor.learner(learner),
                           utcnow())
     db.session.commit()
-    assert provider_sync.deliver_pending(utcnow()) == 1
+    assert outbox.deliver_pending(utcnow()) == 1
     db.session.commit()
 
 
@@ -231,7 +244,7 @@ def _submit(live: Live, attempt: Attempt) -> None:
     attempts.apply_action(live.attempt(attempt.id), Action.SUBMIT, Actor.learner(live.learner()),
                           utcnow())
     db.session.commit()
-    assert provider_sync.deliver_pending(utcnow()) == 1  # the PATCH submitted schedules review
+    assert outbox.deliver_pending(utcnow()) == 1  # the PATCH submitted schedules review
     db.session.commit()
 
 
@@ -250,7 +263,7 @@ def test_proctored_exam_from_registration_to_review(live, outcome, final_status,
     attempt = _create_attempt(live)
     registered = provider_state(live.provider_url)["attempts"][attempt.external_id]
     assert registered["lms_host"] == live.url
-    assert registered["user_id"] == attempts.obscured_user_id(live.learner_id, "rest")
+    assert registered["user_id"] == obscured_user_id(live.learner_id, "rest")
     assert registered["email"] == "lena@example.org"
 
     _ready_and_start(live, attempt)
@@ -304,14 +317,14 @@ def test_provider_outage_loses_no_event(live):
         else:
             _backoff_passed()
         now = utcnow()
-        assert provider_sync.deliver_pending(now) == 0
+        assert outbox.deliver_pending(now) == 0
         db.session.commit()
         event = db.session.execute(select(ProviderEvent)).scalar_one()
         assert event.status == "pending" and event.kind == "start"
         assert ("500" if mode == "error500" else "no answer") in event.last_error
         assert event.next_attempt_at > now  # backing off
         # Still down, and not due: the sweep leaves it alone.
-        assert provider_sync.deliver_pending(now) == 0
+        assert outbox.deliver_pending(now) == 0
 
     control(live.provider_url, "config", {"FAIL_MODE": None})
     attempt_state = provider_state(live.provider_url)["attempts"][attempt.external_id]
@@ -331,10 +344,11 @@ def test_provider_outage_loses_no_event(live):
 def test_registration_during_an_outage_saves_nothing_and_can_be_retried(live):
     control(live.provider_url, "config", {"FAIL_MODE": "error500"})
     learner = live.learner()
+    attempts.create_attempt(live.exam(), learner, Actor.learner(learner), utcnow(),
+                            taking_as_proctored=True)
+    db.session.commit()
     with pytest.raises(RegistrationFailed, match="try again"):
-        attempts.create_attempt(live.exam(), learner, Actor.learner(learner), utcnow(),
-                                taking_as_proctored=True)
-    db.session.rollback()
+        registration.register_pending()
     assert db.session.execute(select(Attempt)).first() is None
 
     control(live.provider_url, "config", {"FAIL_MODE": None})

@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import json
 import os
-import queue
 import re
 import signal
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -31,39 +29,18 @@ from sqlalchemy import select
 from proctor_web import create_app
 from proctor_web.extensions import db
 from proctor_web.models import EmailMessage, ProviderEvent, utcnow
-from proctor_web.services import attempts, courses, exams
+from proctor_web.services import attempts, courses, exams, registration
 from proctor_web.services.attempts import Actor
 from tests.conftest import app_config, scratch_database
+from tests.tasks.conftest import PROVIDER_SECRET
 from tests.tasks.helpers import Gate, Inbox, free_port, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
-PROVIDER_SECRET = "fake-client-secret-0123456789-0123456789"
-LMS_SECRET = "fake-provider-secret-0123456789-0123"
 COURSE = "course-v1:HangX+BG+2026"
 PASSWORD = "hanging-learner-pass-0123"
 API = "/api/edx_proctoring/v1/proctored_exam"
 #: Redis database and RabbitMQ queue names of their own: nothing else consumes them.
 BROKERS = {"redis": "redis://127.0.0.1:6379/13", "rabbitmq": "amqp://guest:guest@127.0.0.1:5672//"}
-
-
-@pytest.fixture(scope="module")
-def provider_port() -> Iterator[int]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    command = [sys.executable, "-m", "proctor_web.testing.fake_provider", "--port", "0",
-               "--client-secret", PROVIDER_SECRET, "--lms-client-secret", LMS_SECRET]
-    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                          text=True, env=env) as process:
-        try:
-            lines: queue.Queue[str] = queue.Queue()
-            assert process.stdout is not None
-            threading.Thread(target=lambda: lines.put(process.stdout.readline()),
-                             daemon=True).start()
-            banner = lines.get(timeout=15)
-            assert banner.startswith("Fake proctoring provider listening on"), banner
-            yield int(banner.rsplit(":", 1)[1].strip().rstrip("/"))
-        finally:
-            process.terminate()
-            process.wait(timeout=10)
 
 
 def _backends(port: int) -> dict[str, Any]:
@@ -135,6 +112,8 @@ def _run(mode: str, url: str, tmp_path: Path, provider_port: int, inbox: Inbox,
                                  None, now)
         attempt = attempts.create_attempt(exam, learner, Actor.learner(learner), now,
                                           taking_as_proctored=True)
+        db.session.commit()
+        registration.register_pending()
         attempts.set_attempt_status(attempt, "ready_to_start", Actor.system("test"), now,
                                     "the provider's software is ready")
         db.session.commit()

@@ -3,12 +3,9 @@
 Learner endpoints live in ``learner_views``, course-staff endpoints in ``instructor_views``.
 """
 
-from flask import Blueprint
-
-bp = Blueprint("api", __name__, url_prefix="/api/edx_proctoring")
-
-from proctor_web.blueprints.api import (  # noqa: E402,F401  (routes register on import)
+from proctor_web.blueprints.api import (  # noqa: F401  (routes register on import)
     instructor_views,
     learner_views,
     ops_views,
 )
+from proctor_web.blueprints.api.blueprint import bp  # noqa: F401  (registered by create_app)

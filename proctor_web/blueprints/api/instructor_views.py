@@ -13,7 +13,7 @@ from flask import Response, jsonify, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from proctor_web.blueprints.api import bp
+from proctor_web.blueprints.api.blueprint import bp
 from proctor_web.errors import BadRequest, NotFound, PermissionDenied, ProctorError
 from proctor_web.extensions import db
 from proctor_web.models import Allowance, Attempt, Exam, User, utcnow

@@ -14,11 +14,11 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
-from proctor_web.blueprints.api import bp
+from proctor_web.blueprints.api.blueprint import bp
 from proctor_web.errors import BadRequest, PermissionDenied
 from proctor_web.extensions import db
 from proctor_web.models import utcnow
-from proctor_web.services import courses, exams, learner
+from proctor_web.services import courses, exams, learner, registration
 from proctor_web.services.validation import optional_text, parse_bool, parse_int
 from proctor_web.templating import current_locale
 
@@ -55,6 +55,7 @@ def create_attempt() -> Response:
     attempt = learner.create_attempt(exam, current_user, now, start_clock=start_clock,
                                      attempt_proctored=attempt_proctored)
     db.session.commit()
+    registration.register_pending()  # the provider is called with no transaction open
     return _json({"exam_attempt_id": attempt.id, **learner.clock_for(attempt, now)})
 
 
@@ -88,6 +89,7 @@ def update_attempt(attempt_id: int) -> Response:
         detail=str(data.get("detail") or ""), user_id=data.get("user_id"),
     )
     db.session.commit()
+    registration.register_pending()  # a reset or resume may have created an attempt
     return _json(result)
 
 

@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from proctor_web.auth import require_course_staff
-from proctor_web.blueprints.api import bp
+from proctor_web.blueprints.api.blueprint import bp
 from proctor_web.errors import NotFound
 from proctor_web.extensions import db
 from proctor_web.models import User, utcnow

@@ -1,5 +1,3 @@
-from flask import Blueprint
 
-bp = Blueprint("auth", __name__)
-
-from proctor_web.blueprints.auth import views  # noqa: E402,F401  (routes register on import)
+from proctor_web.blueprints.auth import views  # noqa: F401  (routes register on import)
+from proctor_web.blueprints.auth.blueprint import bp  # noqa: F401  (registered by create_app)

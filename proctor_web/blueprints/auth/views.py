@@ -8,7 +8,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.wrappers import Response
 
 from proctor_web.auth import is_safe_next
-from proctor_web.blueprints.auth import bp
+from proctor_web.blueprints.auth.blueprint import bp
 from proctor_web.extensions import db
 from proctor_web.services import accounts
 

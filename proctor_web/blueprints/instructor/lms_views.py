@@ -6,7 +6,7 @@ from flask import flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from proctor_web.blueprints.instructor import bp
+from proctor_web.blueprints.instructor.blueprint import bp
 from proctor_web.blueprints.instructor.views import PREFIX, REFUSED, _exam_form, course_staff_page
 from proctor_web.extensions import db
 from proctor_web.lti import grades, roster

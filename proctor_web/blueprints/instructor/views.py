@@ -23,7 +23,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from proctor_web.blueprints.instructor import bp
+from proctor_web.blueprints.instructor.blueprint import bp
 from proctor_web.errors import AlreadyExists, BadRequest, InvalidTransition, PermissionDenied
 from proctor_web.extensions import db
 from proctor_web.lti import grades

@@ -1,7 +1,4 @@
 """Learner pages: one interstitial per exam type and attempt situation."""
 
-from flask import Blueprint
-
-bp = Blueprint("learner", __name__)
-
-from proctor_web.blueprints.learner import views  # noqa: E402,F401  (routes register on import)
+from proctor_web.blueprints.learner import views  # noqa: F401  (routes register on import)
+from proctor_web.blueprints.learner.blueprint import bp  # noqa: F401  (registered by create_app)

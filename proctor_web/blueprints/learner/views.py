@@ -8,11 +8,11 @@ from flask_login import current_user, login_required
 from flask_wtf.csrf import generate_csrf
 from werkzeug.wrappers import Response
 
-from proctor_web.blueprints.learner import bp
+from proctor_web.blueprints.learner.blueprint import bp
 from proctor_web.errors import BackendError
 from proctor_web.extensions import db
 from proctor_web.models import utcnow
-from proctor_web.services import exams, learner
+from proctor_web.services import exams, learner, registration
 from proctor_web.templating import current_locale
 
 
@@ -37,6 +37,8 @@ def exam_action(course_id: str, content_id: str) -> Response | tuple[str, int]:
     action = request.form.get("action", "")
     try:
         learner.perform(exam, current_user, action, utcnow())
+        db.session.commit()
+        registration.register_pending()  # the provider is called with no transaction open
     except BackendError as error:
         # The provider is down or refused: nothing was kept; the learner can simply retry.
         db.session.rollback()
@@ -44,7 +46,6 @@ def exam_action(course_id: str, content_id: str) -> Response | tuple[str, int]:
             "learner/provider_unavailable.html", exam=exam, action=action,
             message=error.message,
         ), error.status
-    db.session.commit()
     return redirect(learner.exam_path(exam.course_id, exam.content_id), code=303)
 
 

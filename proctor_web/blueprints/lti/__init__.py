@@ -1,11 +1,9 @@
-from flask import Blueprint
 
-bp = Blueprint("lti", __name__, url_prefix="/lti")
-
-from proctor_web.blueprints.lti import (  # noqa: E402,F401  (routes register on import)
+from proctor_web.blueprints.lti import (  # noqa: F401  (routes register on import)
     admin_views,
     frame,
     launch_views,
     link_views,
     views,
 )
+from proctor_web.blueprints.lti.blueprint import bp  # noqa: F401  (registered by create_app)

@@ -8,7 +8,7 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from proctor_web.blueprints.lti import bp
+from proctor_web.blueprints.lti.blueprint import bp
 from proctor_web.blueprints.lti.link_views import protect_form
 from proctor_web.errors import AlreadyExists, BadRequest, NotFound, PermissionDenied
 from proctor_web.extensions import db

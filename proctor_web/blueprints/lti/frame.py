@@ -4,14 +4,21 @@ origin in ``frame-ancestors``, and the template values the frame layout needs.""
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from flask import g, has_request_context
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
-from proctor_web.blueprints.lti import bp
+from proctor_web.blueprints.lti.blueprint import bp
 from proctor_web.lti.tool import frame_session
 from proctor_web.lti.tool.frame_session import FrameSessionInterface, frame_origins
+
+
+def add_query(url: str, **params: str) -> str:
+    parts = urlsplit(url)
+    query = "&".join(p for p in (parts.query, urlencode(params)) if p)
+    return urlunsplit(parts._replace(query=query))
 
 
 def _allow_framing(response: Response) -> Response:
@@ -63,8 +70,6 @@ def frame_template_values() -> dict[str, Any]:
 
 
 def _return_url(state: dict[str, Any]) -> str | None:
-    from proctor_web.blueprints.lti.launch_views import add_query
-
     if not state.get("return_url"):
         return None
     return add_query(state["return_url"], lti_msg=_("Back from the exam tool."))

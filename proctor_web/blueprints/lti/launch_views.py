@@ -10,14 +10,14 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlencode, urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from flask import current_app, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import login_user
 
-from proctor_web.blueprints.lti import bp
-from proctor_web.blueprints.lti.frame import platform_origins
+from proctor_web.blueprints.lti.blueprint import bp
+from proctor_web.blueprints.lti.frame import add_query, platform_origins
 from proctor_web.extensions import db
 from proctor_web.lti.tool import claims as c
 from proctor_web.lti.tool import deep_linking, oidc, provisioning
@@ -33,12 +33,6 @@ STATE_COOKIE_PREFIX = "lti_state_"
 def _state_cookie_name(state: str) -> str:
     # One cookie per login, so two launches in two frames of one LMS page do not collide.
     return STATE_COOKIE_PREFIX + "".join(ch for ch in state[:16] if ch.isalnum())
-
-
-def add_query(url: str, **params: str) -> str:
-    parts = urlsplit(url)
-    query = "&".join(p for p in (parts.query, urlencode(params)) if p)
-    return urlunsplit(parts._replace(query=query))
 
 
 def refused_page(refusal: LaunchRefused) -> tuple[str, int]:

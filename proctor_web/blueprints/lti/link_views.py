@@ -9,7 +9,7 @@ from flask import current_app, redirect, render_template, request, session, url_
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from proctor_web.blueprints.lti import bp
+from proctor_web.blueprints.lti.blueprint import bp
 from proctor_web.blueprints.lti.launch_views import launch_url
 from proctor_web.errors import AlreadyExists, BadRequest, NotFound, PermissionDenied
 from proctor_web.extensions import csrf, db

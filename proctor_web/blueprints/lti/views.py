@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Response, jsonify
 
-from proctor_web.blueprints.lti import bp
+from proctor_web.blueprints.lti.blueprint import bp
 from proctor_web.extensions import db
 from proctor_web.lti import keys
 from proctor_web.models import utcnow

@@ -1,5 +1,3 @@
-from flask import Blueprint
 
-bp = Blueprint("lti_platform", __name__, url_prefix="/lti/platform")
-
-from proctor_web.blueprints.lti_platform import views  # noqa: E402,F401  (routes register on import)
+from proctor_web.blueprints.lti_platform import views  # noqa: F401  (routes register on import)
+from proctor_web.blueprints.lti_platform.blueprint import bp  # noqa: F401  (registered by create_app)

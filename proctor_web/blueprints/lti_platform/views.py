@@ -23,7 +23,7 @@ from flask import (
 )
 from flask_login import current_user, login_required
 
-from proctor_web.blueprints.lti_platform import bp
+from proctor_web.blueprints.lti_platform.blueprint import bp
 from proctor_web.errors import NotFound, ProctorError
 from proctor_web.extensions import db
 from proctor_web.lti.tool.frame_session import came_with_token, lti_state

@@ -1,5 +1,3 @@
-from flask import Blueprint
 
-bp = Blueprint("main", __name__)
-
-from proctor_web.blueprints.main import views  # noqa: E402,F401  (routes register on import)
+from proctor_web.blueprints.main import views  # noqa: F401  (routes register on import)
+from proctor_web.blueprints.main.blueprint import bp  # noqa: F401  (registered by create_app)

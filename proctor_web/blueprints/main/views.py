@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import render_template
 from flask_login import current_user, login_required
 
-from proctor_web.blueprints.main import bp
+from proctor_web.blueprints.main.blueprint import bp
 from proctor_web.services import dashboard
 
 

@@ -4,8 +4,5 @@ Every route here authenticates the provider before it parses anything, and is ex
 CSRF because no browser session is involved.
 """
 
-from flask import Blueprint
-
-bp = Blueprint("webhooks", __name__)
-
-from proctor_web.blueprints.webhooks import views  # noqa: E402,F401  (routes register on import)
+from proctor_web.blueprints.webhooks import views  # noqa: F401  (routes register on import)
+from proctor_web.blueprints.webhooks.blueprint import bp  # noqa: F401  (registered by create_app)

@@ -20,7 +20,7 @@ from proctor_web.backends.software_secure import (
     SoftwareSecureBackend,
     launch_cookie_value,
 )
-from proctor_web.blueprints.webhooks import bp
+from proctor_web.blueprints.webhooks.blueprint import bp
 from proctor_web.errors import (
     BadRequest,
     NotFound,

@@ -1,0 +1,5 @@
+"""The ``auth`` blueprint object; its routes live in the view modules beside it."""
+
+from flask import Blueprint
+
+bp = Blueprint("auth", __name__)

@@ -1,0 +1,5 @@
+"""The ``learner`` blueprint object; its routes live in the view modules beside it."""
+
+from flask import Blueprint
+
+bp = Blueprint("learner", __name__)

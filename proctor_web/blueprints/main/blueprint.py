@@ -1,0 +1,5 @@
+"""The ``main`` blueprint object; its routes live in the view modules beside it."""
+
+from flask import Blueprint
+
+bp = Blueprint("main", __name__)
