@@ -20,7 +20,7 @@ def current_locale() -> str:
 
 
 def exam_url(exam: Any) -> str:
-    from proctor_web.services.learner import exam_path
+    from proctor_web.services.learner.payloads import exam_path
 
     return exam_path(exam.course_id, exam.content_id)
 

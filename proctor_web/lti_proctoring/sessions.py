@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from proctor_web.backends.lti import LtiBackend
 from proctor_web.extensions import db
 from proctor_web.models import Attempt, LtiProctoringSession, User
-from proctor_web.services import attempts
+from proctor_web.services.obscured_ids import obscured_user_id
 
 
 def sub_for(user: User, backend: LtiBackend) -> str:

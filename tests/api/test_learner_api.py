@@ -10,7 +10,8 @@ import pytest
 
 from proctor_web.extensions import db
 from proctor_web.models import Allowance, Attempt
-from proctor_web.services import attempts, learner
+from proctor_web.services import attempts
+from proctor_web.services.learner import payloads
 from tests.conftest import make_sign_in
 
 
@@ -60,7 +61,7 @@ def test_create_timed_attempt_with_string_booleans(world, sign_in, client):
     assert response.status_code == 200, response.json
     attempt = db.session.get(Attempt, response.json["exam_attempt_id"])
     assert attempt.status == "started"
-    assert response.json["timer_ends"] == learner.iso(attempt.started_at + timedelta(minutes=30))
+    assert response.json["timer_ends"] == payloads.iso(attempt.started_at + timedelta(minutes=30))
     assert response.json["server_time"]
 
 
@@ -162,7 +163,7 @@ def test_reading_an_attempt_expires_it(world, factory, sign_in, client):
     data = client.get(f"{API}/attempt/{attempt.id}").json
     assert data["status"] == "submitted"
     assert data["timer_ends"] is None
-    assert data["completed_at"] == learner.iso(started + timedelta(minutes=30))
+    assert data["completed_at"] == payloads.iso(started + timedelta(minutes=30))
 
 
 def test_poll_reports_ready_when_the_mock_provider_is(world, sign_in, client):

@@ -13,7 +13,8 @@ from playwright.sync_api import expect
 from proctor_web.extensions import db
 from proctor_web.models import Attempt, ExamType, utcnow
 from proctor_web.services import attempts, courses, exams
-from proctor_web.services.learner import TEMPLATES, Situation
+from proctor_web.services.learner import pages, payloads
+from proctor_web.services.learner.situations import TEMPLATES, Situation
 from tests.browser.test_learner_flows import exam_url
 
 AXE_OPTIONS = {"runOnly": {"type": "tag",
@@ -134,8 +135,6 @@ def test_every_interstitial_has_no_axe_violations(live_server, page, login, shot
 def _render_inactive(live_server) -> str:
     from flask import render_template
 
-    from proctor_web.services import learner
-
     now = utcnow()
     user = courses.find_user("a11y_inactive") or courses.create_user("a11y_inactive", None, now)
     courses.enroll(user, A11Y_COURSE, now)
@@ -143,10 +142,10 @@ def _render_inactive(live_server) -> str:
     db.session.commit()
     exam = exams.find_exam(A11Y_COURSE, "timed-entrance")
     with live_server.app.test_request_context("/"):
-        page = learner.exam_page(exam, user, now)
+        page = pages.exam_page(exam, user, now)
         assert page.situation is X.INACTIVE_ACCOUNT
         return render_template(page.template, page=page, exam=exam, attempt=None, payload=None,
-                               page_url=learner.exam_path(exam.course_id, exam.content_id),
+                               page_url=payloads.exam_path(exam.course_id, exam.content_id),
                                **page.context)
 
 

@@ -7,9 +7,10 @@ from datetime import timedelta
 import pytest
 from flask import render_template
 
-from proctor_web.models import ExamType
-from proctor_web.services import exams, learner
-from proctor_web.services.learner import TEMPLATES, Facts, Situation, situation_for
+from proctor_web.models import AttemptStatus, ExamType
+from proctor_web.services import exams
+from proctor_web.services.learner import pages, payloads
+from proctor_web.services.learner.situations import TEMPLATES, Facts, Situation, situation_for
 
 T, X = ExamType, Situation
 
@@ -49,7 +50,7 @@ def test_situation_for(facts: Facts, expected: Situation) -> None:
 
 
 def test_every_reachable_pair_has_a_template() -> None:
-    statuses = [None, *[s.value for s in learner.S if s.value != "expired"]]
+    statuses = [None, *[s.value for s in AttemptStatus if s.value != "expired"]]
     for kind in ExamType:
         for status in statuses:
             for past_due in (False, True):
@@ -128,12 +129,12 @@ def test_every_pair_renders_from_real_data(app, factory, now, monkeypatch, kind,
     assert course.course_id == exam.course_id
 
     with app.test_request_context("/"):
-        page = learner.exam_page(exam, user, now,
+        page = pages.exam_page(exam, user, now,
                                  confirming_decline=situation is X.CONFIRM_DECLINE)
         assert page.situation is situation
         html = render_template(page.template, page=page, exam=exam, attempt=page.attempt,
                                payload=page.payload,
-                               page_url=learner.exam_path(exam.course_id, exam.content_id),
+                               page_url=payloads.exam_path(exam.course_id, exam.content_id),
                                **page.context)
     assert f'data-situation="{situation.value}"' in html
     assert '<h1 id="page-title">' in html

@@ -19,7 +19,7 @@ from proctor_web.extensions import db
 from proctor_web.models import Allowance, Attempt, Exam, User, utcnow
 from proctor_web.services import allowances, courses, exams, instructor, removal
 from proctor_web.services.attempts import Actor, remove_attempt
-from proctor_web.services.learner import exam_fields, iso
+from proctor_web.services.learner.payloads import exam_fields, iso
 from proctor_web.services.validation import parse_int
 
 PE = "/v1/proctored_exam"

@@ -18,7 +18,8 @@ from proctor_web.blueprints.api.blueprint import bp
 from proctor_web.errors import BadRequest, PermissionDenied
 from proctor_web.extensions import db
 from proctor_web.models import utcnow
-from proctor_web.services import courses, exams, learner, registration
+from proctor_web.services import courses, exams, registration
+from proctor_web.services.learner import actions, loading, payloads, reads
 from proctor_web.services.validation import optional_text, parse_bool, parse_int
 from proctor_web.templating import current_locale
 
@@ -52,18 +53,18 @@ def create_attempt() -> Response:
     attempt_proctored = None if proctored is None else parse_bool(proctored, "attempt_proctored")
     exam = exams.get_exam(exam_id)
     now = utcnow()
-    attempt = learner.create_attempt(exam, current_user, now, start_clock=start_clock,
+    attempt = actions.create_attempt(exam, current_user, now, start_clock=start_clock,
                                      attempt_proctored=attempt_proctored)
     db.session.commit()
     registration.register_pending()  # the provider is called with no transaction open
-    return _json({"exam_attempt_id": attempt.id, **learner.clock_for(attempt, now)})
+    return _json({"exam_attempt_id": attempt.id, **payloads.clock_for(attempt, now)})
 
 
 @bp.route(f"{V1}/attempt", methods=["GET"])
 @login_required
 def timer_payload() -> Response:
     now = utcnow()
-    payload = learner.timer_payload(current_user, now)
+    payload = reads.timer_payload(current_user, now)
     db.session.commit()
     return _json(payload)
 
@@ -71,9 +72,9 @@ def timer_payload() -> Response:
 @bp.route(f"{V1}/attempt/<int:attempt_id>", methods=["GET"])
 @login_required
 def get_attempt(attempt_id: int) -> Response:
-    view = learner.load_attempt_view(attempt_id)
-    learner.check_owner(view.attempt, current_user)
-    payload = learner.poll(view, utcnow())
+    view = loading.load_attempt_view(attempt_id)
+    actions.check_owner(view.attempt, current_user)
+    payload = payloads.poll(view, utcnow())
     db.session.commit()
     return _json(payload)
 
@@ -82,9 +83,9 @@ def get_attempt(attempt_id: int) -> Response:
 @login_required
 def update_attempt(attempt_id: int) -> Response:
     data = _body()
-    view = learner.load_attempt_view(attempt_id)
+    view = loading.load_attempt_view(attempt_id)
     now = utcnow()
-    result = learner.update_attempt(
+    result = actions.update_attempt(
         view.attempt, current_user, str(data.get("action") or ""), now,
         detail=str(data.get("detail") or ""), user_id=data.get("user_id"),
     )
@@ -96,20 +97,20 @@ def update_attempt(attempt_id: int) -> Response:
 @bp.route(f"{V1}/attempt/<int:attempt_id>/review_status", methods=["PUT"])
 @login_required
 def acknowledge_review_status(attempt_id: int) -> Response:
-    view = learner.load_attempt_view(attempt_id)
-    learner.check_owner(view.attempt, current_user)
+    view = loading.load_attempt_view(attempt_id)
+    actions.check_owner(view.attempt, current_user)
     now = utcnow()
-    attempt = learner.acknowledge_status(view.attempt, current_user, now)
+    attempt = actions.acknowledge_status(view.attempt, current_user, now)
     db.session.commit()
-    return _json({"exam_attempt_id": attempt.id, **learner.clock(now)})
+    return _json({"exam_attempt_id": attempt.id, **payloads.clock(now)})
 
 
 @bp.route(f"{V1}/attempt/course_id/<course_id>", methods=["GET"])
 @login_required
 def exam_and_attempt(course_id: str) -> Response:
-    user = learner.subject_user(current_user, request.args.get("user_id"), course_id)
+    user = reads.subject_user(current_user, request.args.get("user_id"), course_id)
     now = utcnow()
-    payload = learner.exam_and_attempt(user, course_id, request.args.get("content_id"), now)
+    payload = reads.exam_and_attempt(user, course_id, request.args.get("content_id"), now)
     db.session.commit()
     return _json(payload)
 
@@ -117,9 +118,9 @@ def exam_and_attempt(course_id: str) -> Response:
 @bp.route(f"{V1}/active_attempt", methods=["GET"])
 @login_required
 def active_attempt() -> Response:
-    user = learner.subject_user(current_user, request.args.get("user_id"), None)
+    user = reads.subject_user(current_user, request.args.get("user_id"), None)
     now = utcnow()
-    payload = learner.active_payload(user, now)
+    payload = reads.active_payload(user, now)
     db.session.commit()
     return _json(payload)
 
@@ -128,18 +129,18 @@ def active_attempt() -> Response:
 @login_required
 def proctoring_settings(exam_id: int) -> Response:
     exam = exams.get_exam(exam_id)
-    learner.check_may_read_exam(exam, current_user)
-    return _json(learner.proctoring_settings(exam, utcnow(), current_locale()))
+    reads.check_may_read_exam(exam, current_user)
+    return _json(reads.proctoring_settings(exam, utcnow(), current_locale()))
 
 
 @bp.route(f"{V1}/review_policy/exam_id/<int:exam_id>/", methods=["GET"])
 @login_required
 def review_policy(exam_id: int) -> Response:
     exam = exams.get_exam(exam_id)
-    learner.check_may_read_exam(exam, current_user)
+    reads.check_may_read_exam(exam, current_user)
     policy = exams.get_review_policy(exam)
     return _json({"review_policy": policy.review_policy if policy else None,
-                  **learner.clock(utcnow())})
+                  **payloads.clock(utcnow())})
 
 
 @bp.route(f"{V1}/active_exams_for_user", methods=["GET"])
@@ -153,9 +154,9 @@ def active_exams_for_user() -> Response:
     if not course_id:
         raise BadRequest(_("%(field)s: this field is required.", field="course_id"),
                          field="course_id")
-    user = learner.subject_user(current_user, user_id, str(course_id))
+    user = reads.subject_user(current_user, user_id, str(course_id))
     now = utcnow()
-    items = learner.active_exams_for_user(user, str(course_id), now)
+    items = reads.active_exams_for_user(user, str(course_id), now)
     db.session.commit()
     return _json(items)
 
@@ -175,5 +176,5 @@ def onboarding_status() -> Response:
                 _("Only course staff can see another learner's onboarding."))
         user = courses.get_user(username)
     now = utcnow()
-    return _json(learner.onboarding_status(user, course_id, now,
+    return _json(reads.onboarding_status(user, course_id, now,
                                                current_app.config["ONBOARDING_VALID_DAYS"]))

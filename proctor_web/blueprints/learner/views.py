@@ -12,7 +12,8 @@ from proctor_web.blueprints.learner.blueprint import bp
 from proctor_web.errors import BackendError
 from proctor_web.extensions import db
 from proctor_web.models import utcnow
-from proctor_web.services import exams, learner, registration
+from proctor_web.services import exams, registration
+from proctor_web.services.learner import actions, pages, payloads
 from proctor_web.templating import current_locale
 
 
@@ -20,13 +21,13 @@ from proctor_web.templating import current_locale
 @login_required
 def exam(course_id: str, content_id: str) -> str:
     exam = exams.get_exam_by_content_id(course_id, content_id)
-    page = learner.exam_page(
+    page = pages.exam_page(
         exam, current_user, utcnow(), locale=current_locale(),
         confirming_decline=request.args.get("confirm") == "decline",
     )
     db.session.commit()
     return render_template(page.template, page=page, exam=page.exam, attempt=page.attempt,
-                           payload=page.payload, page_url=learner.exam_path(course_id, content_id),
+                           payload=page.payload, page_url=payloads.exam_path(course_id, content_id),
                            **page.context)
 
 
@@ -36,7 +37,7 @@ def exam_action(course_id: str, content_id: str) -> Response | tuple[str, int]:
     exam = exams.get_exam_by_content_id(course_id, content_id)
     action = request.form.get("action", "")
     try:
-        learner.perform(exam, current_user, action, utcnow())
+        actions.perform(exam, current_user, action, utcnow())
         db.session.commit()
         registration.register_pending()  # the provider is called with no transaction open
     except BackendError as error:
@@ -46,7 +47,7 @@ def exam_action(course_id: str, content_id: str) -> Response | tuple[str, int]:
             "learner/provider_unavailable.html", exam=exam, action=action,
             message=error.message,
         ), error.status
-    return redirect(learner.exam_path(exam.course_id, exam.content_id), code=303)
+    return redirect(payloads.exam_path(exam.course_id, exam.content_id), code=303)
 
 
 @bp.route("/csrf/api/v1/token")

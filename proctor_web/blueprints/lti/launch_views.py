@@ -25,7 +25,7 @@ from proctor_web.lti.tool.errors import LaunchRefused
 from proctor_web.lti.tool.frame_session import LTI_SESSION_KEY
 from proctor_web.lti.tool.launch import Launch
 from proctor_web.models import LtiPlatform, utcnow
-from proctor_web.services.learner import exam_path
+from proctor_web.services.learner.payloads import exam_path
 
 STATE_COOKIE_PREFIX = "lti_state_"
 
