@@ -31,6 +31,7 @@ from flask import Flask, g, has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
 
 from proctor_web.extensions import db
 
@@ -133,3 +134,34 @@ def retry_locked_reads(app: Flask) -> None:
             return dispatch()
 
     app.dispatch_request = dispatch_request  # type: ignore[method-assign]
+
+
+# Ending a read ------------------------------------------------------------------------------
+
+_WROTE = "proctor_web.database.wrote"
+
+
+@event.listens_for(Session, "after_flush")
+def _note_write(session: Session, _context: object) -> None:
+    session.info[_WROTE] = True
+
+
+@event.listens_for(Session, "after_commit")
+def _forget_commit(session: Session) -> None:
+    session.info.pop(_WROTE, None)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_write(session: Session, _previous: object) -> None:
+    session.info.pop(_WROTE, None)
+
+
+def finish_read(session: Session) -> None:
+    """End the transaction of a read that may have written (expiry on read, a provider's
+    readiness): commit when something was flushed or is pending, else roll back, which
+    writes nothing and costs less than a commit on the hottest path (the timer poll)."""
+    wrote = session.info.pop(_WROTE, False)
+    if wrote or session.new or session.dirty or session.deleted:
+        session.commit()
+    else:
+        session.rollback()

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from flask import Flask, current_app, request
@@ -33,17 +33,19 @@ def init_request_guard(app: Flask) -> None:
 
 
 def refuse_hostile_input() -> None:
-    _refuse_nul(request.path, _("The address"), None)
+    _refuse_nul(request.path, lambda: _("The address"), None)
     _refuse_ids_beyond_columns(request.view_args or {})
     credentials = request.authorization  # Basic credentials are base64: NUL fits inside
     if credentials is not None and credentials.type == "basic":
         _refuse_nul(f"{credentials.username}{credentials.password}",
-                    _("The Authorization header"), None)
+                    lambda: _("The Authorization header"), None)
     for key, value in request.args.items(multi=True):
-        _refuse_nul(key + value, _("The query parameter %(name)s", name=_shown(key)), key)
+        _refuse_nul(key + value,
+                    lambda key=key: _("The query parameter %(name)s", name=_shown(key)), key)
     if request.mimetype in _FORM_TYPES:
         for key, value in request.form.items(multi=True):  # 413 here if over the limit
-            _refuse_nul(key + value, _("The form field %(name)s", name=_shown(key)), key)
+            _refuse_nul(key + value,
+                        lambda key=key: _("The form field %(name)s", name=_shown(key)), key)
         return
     raw = request.get_data(cache=True)  # 413 here if over the limit
     if raw.lstrip()[:1] in (b"{", b"["):
@@ -83,7 +85,7 @@ def _check_json(raw: bytes, max_depth: int) -> None:
     except (ValueError, RecursionError):
         return  # not JSON after all: the view answers its own 400 if it wanted JSON
     for path, text in _strings(document):
-        _refuse_nul(text, _("The JSON field %(name)s", name=_shown(path)), path)
+        _refuse_nul(text, lambda path=path: _("The JSON field %(name)s", name=_shown(path)), path)
 
 
 def _strings(document: Any) -> Iterable[tuple[str, str]]:
@@ -108,8 +110,10 @@ def _shown(name: str) -> str:
     return repr(visible if len(visible) <= 80 else visible[:77] + "...")
 
 
-def _refuse_nul(text: str, where: str, field: str | None) -> None:
+def _refuse_nul(text: str, where: Callable[[], str], field: str | None) -> None:
+    """``where`` names the place in the reader's language; it is only asked for on a refusal
+    (translating costs more than the check, on every request)."""
     if "\x00" in text:
         extra = {"field": field.replace("\x00", "\\0")[:200]} if field is not None else {}
         raise BadRequest(_("%(where)s contains a NUL character, which is not allowed.",
-                           where=where), **extra)
+                           where=where()), **extra)

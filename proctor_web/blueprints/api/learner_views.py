@@ -15,6 +15,7 @@ from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
 from proctor_web.blueprints.api.blueprint import bp
+from proctor_web.database import finish_read
 from proctor_web.errors import BadRequest, PermissionDenied
 from proctor_web.extensions import db
 from proctor_web.models import utcnow
@@ -65,7 +66,7 @@ def create_attempt() -> Response:
 def timer_payload() -> Response:
     now = utcnow()
     payload = reads.timer_payload(current_user, now)
-    db.session.commit()
+    finish_read(db.session())
     return _json(payload)
 
 
@@ -75,7 +76,7 @@ def get_attempt(attempt_id: int) -> Response:
     view = loading.load_attempt_view(attempt_id)
     actions.check_owner(view.attempt, current_user)
     payload = payloads.poll(view, utcnow())
-    db.session.commit()
+    finish_read(db.session())  # no commit when the read changed nothing
     return _json(payload)
 
 

@@ -49,7 +49,8 @@ from proctor_web.services.domain_events import (
     attempt_removed,
 )
 
-log = logging.getLogger(__name__)
+# The lifecycle logs under the package's name: one logger for operators to follow.
+log = logging.getLogger("proctor_web.services.attempts")
 S = AttemptStatus
 
 
