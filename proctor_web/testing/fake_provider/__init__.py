@@ -13,13 +13,15 @@ Run it with ``python -m proctor_web.testing.fake_provider --help``.
 
 Its modules, one job each: ``app`` (the Flask factory, failure modes, OAuth2 tokens),
 ``provider_api`` (the REST API edx-proctoring calls and the system-check page), ``control_api``
-(``/_control/``), ``lms_callbacks`` (the "ready" and "reviewed" calls back to the LMS), ``state``
-(the in-memory store), ``settings`` and ``texts`` (defaults, checks and what the fake says),
-``serving`` (a background server for tests) and ``cli`` (the command line).
+(``/_control/``), ``desktop_app`` (the stand-in desktop application that the browser worker
+``worker.js`` asks), ``lms_callbacks`` (the "ready" and "reviewed" calls back to the LMS),
+``state`` (the in-memory store), ``settings`` and ``texts`` (defaults, checks and what the fake
+says), ``serving`` (a background server for tests) and ``cli`` (the command line).
 """
 
 from proctor_web.testing.fake_provider.app import create_fake_provider
 from proctor_web.testing.fake_provider.cli import main
+from proctor_web.testing.fake_provider.desktop_app import worker_script
 from proctor_web.testing.fake_provider.lms_callbacks import deliver_callback, schedule_callback
 from proctor_web.testing.fake_provider.serving import BackgroundServer, serve_in_background
 from proctor_web.testing.fake_provider.settings import (
@@ -44,4 +46,5 @@ __all__ = [
     "schedule_callback",
     "serve_in_background",
     "validate_settings",
+    "worker_script",
 ]

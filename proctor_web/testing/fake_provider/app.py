@@ -12,6 +12,7 @@ from flask import Flask, Response, abort, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from proctor_web.testing.fake_provider.control_api import register_control
+from proctor_web.testing.fake_provider.desktop_app import register_desktop_app
 from proctor_web.testing.fake_provider.loopback import is_loopback
 from proctor_web.testing.fake_provider.provider_api import register_api, register_pages
 from proctor_web.testing.fake_provider.request_helpers import verify_bearer
@@ -42,6 +43,7 @@ def create_fake_provider(config: dict[str, Any] | None = None) -> Flask:
     register_api(app, state)
     register_pages(app, state)
     register_control(app, state)
+    register_desktop_app(app, state)
     return app
 
 
@@ -49,7 +51,7 @@ def _register_error_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> Response | HTTPException:
         # Machine-facing paths answer JSON so the REST backend under test can always parse an error.
-        if request.path.startswith(("/api/", "/_control/", "/oauth2/")):
+        if request.path.startswith(("/api/", "/_control/", "/oauth2/", "/desktop/")):
             response = jsonify(detail=exc.description)
             response.status_code = exc.code or 500
             return response
@@ -65,7 +67,8 @@ def _register_guards(app: Flask, state: ProviderState) -> None:
             if not is_loopback(request.remote_addr or ""):
                 abort(403, description="control endpoints are only available from loopback")
             return None
-        if not path.startswith("/api/v1/"):
+        desktop = path.startswith("/desktop/")
+        if not (path.startswith("/api/v1/") or desktop) or request.method == "OPTIONS":
             return None
         with state.lock:
             settings = dict(state.settings)
@@ -80,7 +83,8 @@ def _register_guards(app: Flask, state: ProviderState) -> None:
             response = jsonify(detail="simulated provider hang (FAIL_MODE=hang)")
             response.status_code = 503
             return response
-        if not path.startswith("/api/v1/instructor/"):
+        # The desktop application answers the learner's browser, which has no provider token.
+        if not (desktop or path.startswith("/api/v1/instructor/")):
             verify_bearer(settings)
         return None
 

@@ -11,6 +11,7 @@ from proctor_web.testing.fake_provider.app import create_fake_provider
 from proctor_web.testing.fake_provider.loopback import is_loopback, url_host
 from proctor_web.testing.fake_provider.settings import (
     DEFAULT_SETTINGS,
+    DESKTOP_APP_STATES,
     ONBOARDING_STATUSES,
     REVIEW_OUTCOMES,
 )
@@ -49,6 +50,12 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--onboarding-status", choices=ONBOARDING_STATUSES, default=None)
     parser.add_argument("--fail-mode", choices=("error500", "hang"), default=None)
+    parser.add_argument(
+        "--desktop-app",
+        choices=DESKTOP_APP_STATES,
+        default=DEFAULT_SETTINGS["DESKTOP_APP"],
+        help="how the stand-in desktop application answers the browser worker",
+    )
     return parser
 
 
@@ -74,6 +81,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "REVIEW_DELAY_SECONDS": args.review_delay,
                 "ONBOARDING_STATUS": args.onboarding_status,
                 "FAIL_MODE": args.fail_mode,
+                "DESKTOP_APP": args.desktop_app,
             }
         )
     except ValueError as exc:

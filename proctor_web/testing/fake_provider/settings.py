@@ -7,6 +7,9 @@ from typing import Any
 
 REVIEW_OUTCOMES: tuple[str, ...] = ("passed", "violation", "suspicious", "not_reviewed")
 FAIL_MODES: tuple[str | None, ...] = (None, "error500", "hang")
+# The stand-in desktop application the browser worker asks: running, not running at all, or
+# running but refusing to start a session (no camera).
+DESKTOP_APP_STATES: tuple[str, ...] = ("running", "closed", "no_camera")
 # edx-proctoring blocks the learner when registration answers one of these (`onboarding_errors`).
 ONBOARDING_STATUSES: tuple[str, ...] = (
     "onboarding_missing",
@@ -38,6 +41,8 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     # edx-platform's LMS expects "JWT"; proctor_web accepts both, and "Bearer" is the OAuth2 norm.
     "CALLBACK_AUTH_SCHEME": "Bearer",
     "ONBOARDING_PAGE_SIZE": 20,
+    "DESKTOP_APP": "running",
+    "DESKTOP_STOP_DELAY_SECONDS": 0.0,
 }
 
 # Only these may change through POST /_control/config: the others are identities, and changing
@@ -53,6 +58,8 @@ RUNTIME_SETTINGS: frozenset[str] = frozenset(
         "CALLBACK_RETRIES",
         "CALLBACK_BACKOFF_SECONDS",
         "CALLBACK_TIMEOUT_SECONDS",
+        "DESKTOP_APP",
+        "DESKTOP_STOP_DELAY_SECONDS",
     }
 )
 
@@ -76,12 +83,15 @@ def validate_settings(values: dict[str, Any]) -> dict[str, Any]:
         raise ValueError(
             f"ONBOARDING_STATUS must be null or one of {', '.join(ONBOARDING_STATUSES)}"
         )
+    if "DESKTOP_APP" in cleaned and cleaned["DESKTOP_APP"] not in DESKTOP_APP_STATES:
+        raise ValueError(f"DESKTOP_APP must be one of {', '.join(DESKTOP_APP_STATES)}")
     for key in (
         "READY_DELAY_SECONDS",
         "REVIEW_DELAY_SECONDS",
         "HANG_SECONDS",
         "CALLBACK_TIMEOUT_SECONDS",
         "CALLBACK_BACKOFF_SECONDS",
+        "DESKTOP_STOP_DELAY_SECONDS",
     ):
         if key in cleaned:
             cleaned[key] = _non_negative_number(key, cleaned[key])

@@ -30,6 +30,8 @@ class ProviderState:
     callback_log: list[dict[str, Any]] = field(default_factory=list)
     # (lms token url, client id) -> (access token, monotonic expiry)
     lms_tokens: dict[tuple[str, str], tuple[str, float]] = field(default_factory=dict)
+    # attempt external id -> what the stand-in desktop application saw of that session
+    desktop_sessions: dict[str, dict[str, Any]] = field(default_factory=dict)
     timers: dict[tuple[str, str], threading.Timer] = field(default_factory=dict)
     # Replaced on every reset. Background work captures the current one and stops (and stops
     # writing) once it is set, so a callback still in flight from an earlier test can never leak
@@ -45,6 +47,7 @@ class ProviderState:
             self.onboarding.clear()
             self.callback_log.clear()
             self.lms_tokens.clear()
+            self.desktop_sessions.clear()
 
     def close(self) -> None:
         """Cancel pending callbacks and wake any hanging request, for a clean server shutdown."""
@@ -68,6 +71,9 @@ class ProviderState:
                     course: list(users.values()) for course, users in self.onboarding.items()
                 },
                 "callback_log": [dict(entry) for entry in self.callback_log],
+                "desktop_sessions": {
+                    key: dict(value) for key, value in self.desktop_sessions.items()
+                },
                 "pending_callbacks": sorted(f"{aid}:{kind}" for aid, kind in self.timers),
             }
 
