@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -84,7 +85,9 @@ def _init_backends(app: Flask) -> None:
 
     try:
         app.extensions["proctor_backends"] = BackendRegistry(
-            app.config["BACKENDS"], default_locale=app.config["DEFAULT_LOCALE"]
+            app.config["BACKENDS"], default_locale=app.config["DEFAULT_LOCALE"],
+            worker_bundle_dir=app.config["PROVIDER_WORKER_DIR"]
+            or os.path.join(app.instance_path, "provider-workers"),
         )
     except BackendSettingsError as error:
         # A configuration error like any other: one line from `flask` and gunicorn.

@@ -20,6 +20,7 @@ from proctor_web.backends.lti import LtiBackend
 from proctor_web.errors import ProctorError
 from proctor_web.extensions import db
 from proctor_web.models import utcnow
+from proctor_web.ops.build_worker import build_worker_command
 from proctor_web.ops.cli import check_command, database_must_answer
 from proctor_web.services import accounts, attempts, courses, exams
 from proctor_web.services.attempts import Actor
@@ -27,6 +28,7 @@ from proctor_web.tasks.cli import outbox_command, worker_command
 
 proctor_cli = AppGroup("proctor", help="Manage proctor_web: demo data, users, exams, attempts.",
                       callback=database_must_answer)
+proctor_cli.add_command(build_worker_command)
 proctor_cli.add_command(check_command)
 proctor_cli.add_command(outbox_command)
 proctor_cli.add_command(worker_command)

@@ -79,6 +79,7 @@ DEFAULTS: dict[str, Any] = {
     # Providers
     "BACKENDS": {"DEFAULT": "null", "null": {}},
     "USER_OBFUSCATION_KEY": None,  # None = derived from SECRET_KEY
+    "PROVIDER_WORKER_DIR": None,  # None = provider-workers/ in the instance folder
     # Email
     "MAIL_SERVER": "127.0.0.1",
     "MAIL_PORT": 25,

@@ -31,3 +31,14 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$wanted" ]; then
   echo "$wanted" > "$stamp"
 fi
 export PATH="$ROOT/.venv/bin:$PATH"
+
+# Node.js build tools (esbuild, for `flask proctor build-worker`), when npm is on this machine.
+if command -v npm >/dev/null 2>&1; then
+  npm_stamp="node_modules/.proctor_web-installed"
+  npm_wanted="$(sha256sum package-lock.json | cut -d' ' -f1)"
+  if [ ! -f "$npm_stamp" ] || [ "$(cat "$npm_stamp")" != "$npm_wanted" ]; then
+    echo "==> Installing the Node.js build tools (npm ci)"
+    npm ci --no-audit --no-fund --loglevel=error
+    echo "$npm_wanted" > "$npm_stamp"
+  fi
+fi

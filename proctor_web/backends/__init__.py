@@ -53,7 +53,8 @@ def backend_class(name: str) -> type[ProctoringBackend]:
 class BackendRegistry:
     """The configured backends of one app, looked up by the name stored on an exam."""
 
-    def __init__(self, config: Mapping[str, Any], default_locale: str = "en") -> None:
+    def __init__(self, config: Mapping[str, Any], default_locale: str = "en",
+                 worker_bundle_dir: str = "") -> None:
         self.default_name: str = config["DEFAULT"]
         self._backends: dict[str, ProctoringBackend] = {}
         for name, settings in config.items():
@@ -63,6 +64,7 @@ class BackendRegistry:
             class_name = settings.pop("class", name)
             backend = backend_class(class_name)(name, settings)
             backend.default_locale = default_locale
+            backend.worker_bundle_dir = worker_bundle_dir
             self._backends[name] = backend
 
     @property

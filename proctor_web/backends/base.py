@@ -13,6 +13,11 @@ from typing import Any, ClassVar
 
 from flask_babel import gettext as _
 
+from proctor_web.backends.worker_bundles import (
+    NPM_MODULE_PATTERN,
+    SERVED_WORKER_PATH,
+    read_worker_bundle,
+)
 from proctor_web.errors import BackendError, BadRequest
 from proctor_web.services.validation import MAX_DB_INTEGER
 
@@ -166,8 +171,11 @@ class ProctoringBackend(ABC):
     supports_onboarding: bool = False
     has_dashboard: bool = False
     passing_statuses: tuple[str, ...] = ("passed",)
-    #: The provider's JavaScript worker package, for deployments that bundle it.
+    #: The provider's browser worker, an npm package (``name`` or ``name@version``) that
+    #: ``flask proctor build-worker`` bundles into ``worker_bundle_dir``; we then serve it.
     npm_module: str = ""
+    #: Where bundled workers are kept (``PROVIDER_WORKER_DIR``); set by the registry.
+    worker_bundle_dir: str = ""
     send_email: bool = False
     #: The site's default language, set by the registry (providers get it after the
     #: learner's own in Accept-Language).
@@ -202,6 +210,11 @@ class ProctoringBackend(ABC):
                 setattr(self, key, value)
         if not hasattr(self, "display_name"):
             self.display_name = self.verbose_name
+        if self.npm_module and not (isinstance(self.npm_module, str)
+                                    and NPM_MODULE_PATTERN.fullmatch(self.npm_module)):
+            raise BackendSettingsError(
+                f"Backend {name!r}: npm_module must be an npm package name, optionally with "
+                f"@version (e.g. @edx/mockprock@1.0.2), not {self.npm_module!r}.")
         unknown_statuses = sorted(set(self.passing_statuses) - set(REVIEW_STATUSES))
         if unknown_statuses:
             raise BackendSettingsError(
@@ -349,8 +362,20 @@ class ProctoringBackend(ABC):
     # Learner page and dashboard -----------------------------------------------------------
 
     def get_javascript(self) -> str | None:
-        """URL of the provider's Web Worker script, if its desktop software needs one."""
-        return None
+        """URL of the provider's Web Worker script, if its desktop software needs one (by
+        default ours, when we serve the worker)."""
+        return SERVED_WORKER_PATH.format(name=self.name) if self.serves_worker() else None
+
+    def serves_worker(self) -> bool:
+        """Whether we serve this provider's worker from ``get_worker_script``."""
+        return bool(self.npm_module)
+
+    def get_worker_script(self) -> str | None:
+        """The classic-worker JavaScript we serve at ``SERVED_WORKER_PATH``, or None; by
+        default the bundle of ``npm_module`` that ``flask proctor build-worker`` made."""
+        if not self.npm_module:
+            return None
+        return read_worker_bundle(self.worker_bundle_dir, self.name, self.npm_module)
 
     def get_proctoring_config(self, locale: str = "en") -> dict[str, Any]:
         return {"name": self.display_name, "rules": {}, "instructions": [], "download_url": None}

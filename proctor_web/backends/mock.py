@@ -15,12 +15,14 @@ from proctor_web.backends.base import (
     ProctoringBackend,
     SilentAttemptEvents,
 )
+from proctor_web.testing.fake_provider.desktop_app import worker_script
 
 
 class MockBackend(SilentAttemptEvents, ProctoringBackend):
     verbose_name = "Mock Proctoring Service"
     registers_locally: ClassVar[bool] = True
-    optional_settings: ClassVar[tuple[str, ...]] = ("ready_after_seconds", "software_download_url")
+    optional_settings: ClassVar[tuple[str, ...]] = (
+        "ready_after_seconds", "software_download_url", "worker", "desktop_app_url")
 
     ready_after_seconds: float = 1.0
     software_download_url: str = "/static/mock-proctoring-software.html"
@@ -28,12 +30,31 @@ class MockBackend(SilentAttemptEvents, ProctoringBackend):
     tech_support_phone = "+1 555 0100"
     supports_onboarding = True
     passing_statuses = ("passed",)
+    #: Serve the fake provider's browser worker; it asks the desktop application stand-in of
+    #: a fake provider at ``desktop_app_url``, or with none plays one that always answers.
+    worker: bool = False
+    desktop_app_url: str = ""
+
+    def validate_settings(self) -> None:
+        if not isinstance(self.worker, bool):
+            raise self.setting_error("the mock's worker must be true or false.")
+        if self.desktop_app_url and not str(self.desktop_app_url).startswith(("http://",
+                                                                               "https://")):
+            raise self.setting_error("the mock's desktop_app_url must be an http(s) URL.")
 
     def on_exam_saved(self, exam: ExamData) -> str | None:
         return exam.external_id or f"mock-exam-{exam.id}"
 
     def register_exam_attempt(self, registration: AttemptRegistration) -> str:
         return registration.attempt_code
+
+    def serves_worker(self) -> bool:
+        return bool(self.worker) or super().serves_worker()
+
+    def get_worker_script(self) -> str | None:
+        if self.npm_module or not self.worker:
+            return super().get_worker_script()
+        return worker_script(self.desktop_app_url or None)
 
     def get_software_download_url(self) -> str | None:
         return self.software_download_url

@@ -8,12 +8,17 @@ from flask.cli import with_appcontext
 
 from proctor_web.ops import checks
 
+#: Commands that need no database (an image build bundles provider workers before one exists).
+WITHOUT_DATABASE = frozenset({"build-worker"})
+
 
 @with_appcontext  # a group callback gets no app context of its own (`app.test_cli_runner`)
 def database_must_answer() -> None:
     """Stop a command with one line before it starts when the database cannot be reached."""
     from proctor_web.extensions import db
 
+    if click.get_current_context().invoked_subcommand in WITHOUT_DATABASE:
+        return
     problem = checks.database_problem(db.engine)
     if problem:
         raise click.ClickException(problem)

@@ -1,15 +1,18 @@
-"""Learner routes: the exam page, its form actions, the CSRF token for single-page clients,
-and the headers that let an LMS embed the pages in an iframe."""
+"""Learner routes: the exam page, its form actions, the providers' browser workers we host,
+the CSRF token for single-page clients, and the headers that let an LMS embed the pages."""
 
 from __future__ import annotations
+
+import hashlib
 
 from flask import current_app, redirect, render_template, request
 from flask_login import current_user, login_required
 from flask_wtf.csrf import generate_csrf
 from werkzeug.wrappers import Response
 
+from proctor_web.backends.worker_bundles import SERVED_WORKER_PATH
 from proctor_web.blueprints.learner.blueprint import bp
-from proctor_web.errors import BackendError
+from proctor_web.errors import BackendError, NotFound
 from proctor_web.extensions import db
 from proctor_web.models import utcnow
 from proctor_web.services import exams, registration
@@ -48,6 +51,25 @@ def exam_action(course_id: str, content_id: str) -> Response | tuple[str, int]:
             message=error.message,
         ), error.status
     return redirect(payloads.exam_path(exam.course_id, exam.content_id), code=303)
+
+
+@bp.route(SERVED_WORKER_PATH.replace("{name}", "<backend_name>"))
+def provider_worker(backend_name: str) -> Response:
+    """A provider's browser worker that we host (the mock's, or an ``npm_module`` bundle).
+
+    Public like any static file: the worker loads it without the learner's cookies when the
+    page sits in an LMS frame. Revalidated on every load (ETag), as a rebuild replaces it.
+    """
+    registry = current_app.extensions["proctor_backends"]
+    if backend_name not in registry.names:
+        raise NotFound(f"No backend named {backend_name!r} is configured.")
+    script = registry.get(backend_name).get_worker_script()
+    if script is None:
+        raise NotFound(f"Backend {backend_name!r} has no browser worker served here.")
+    response = Response(script, mimetype="text/javascript")
+    response.headers["Cache-Control"] = "no-cache"
+    response.set_etag(hashlib.sha256(script.encode()).hexdigest())
+    return response.make_conditional(request)
 
 
 @bp.route("/csrf/api/v1/token")
