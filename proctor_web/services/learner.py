@@ -36,7 +36,12 @@ from proctor_web.errors import (
     PermissionDenied,
 )
 from proctor_web.extensions import db
-from proctor_web.i18n import accessibility_time_string, human_duration, humanized_exam_type
+from proctor_web.i18n import (
+    accessibility_time_string,
+    human_duration,
+    humanized_exam_type,
+    provider_name,
+)
 from proctor_web.lti_proctoring import oidc as lti_proctoring
 from proctor_web.models import (
     Allowance,
@@ -526,7 +531,7 @@ def _provider_info(
                     error.message)
         config = {"unavailable": True}
     info = {
-        "name": config.get("name") or backend.display_name,
+        "name": config.get("name") or provider_name(backend),
         "instructions": list(config.get("instructions") or []),
         "rules": dict(config.get("rules") or {}),
         "download_url": config.get("download_url") or backend.get_software_download_url(),
@@ -962,13 +967,13 @@ def proctoring_settings(exam: Exam, now: datetime, locale: str = "en") -> dict[s
         provider = backend.get_proctoring_config(locale) or {}
         settings.update({
             "exam_proctoring_backend": {
-                "name": provider.get("name") or backend.display_name,
+                "name": provider.get("name") or provider_name(backend),
                 "download_url": provider.get("download_url")
                 or backend.get_software_download_url(),
                 "instructions": list(provider.get("instructions") or []),
                 "rules": dict(provider.get("rules") or {}),
             },
-            "provider_name": backend.display_name,
+            "provider_name": provider_name(backend),
             "provider_tech_support_email": backend.tech_support_email,
             "provider_tech_support_phone": backend.tech_support_phone,
             "provider_tech_support_url": backend.help_center_article_url or None,
