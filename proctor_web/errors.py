@@ -20,7 +20,7 @@ from sqlalchemy.exc import (
 )
 from werkzeug.exceptions import HTTPException
 
-from proctor_web.i18n import http_error_message
+from proctor_web.i18n import csrf_reason, http_error_message
 
 log = logging.getLogger(__name__)
 
@@ -126,7 +126,7 @@ def register_error_handlers(app: Flask) -> None:
         return _respond(
             400,
             _("Your form expired or was sent from another site (%(reason)s). "
-              "Reload the page and try again.", reason=error.description),
+              "Reload the page and try again.", reason=csrf_reason(error.description)),
         )
 
     @app.errorhandler(HTTPException)

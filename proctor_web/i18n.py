@@ -149,6 +149,21 @@ def http_error_message(code: int | None) -> str:
     return gettext("The request could not be completed (error %(code)s).", code=code or 500)
 
 
+def csrf_reason(description: str | None) -> str:
+    """Flask-WTF's English reason for refusing a form, in the reader's language."""
+    reasons = {
+        "The CSRF token is missing.": gettext("the form's security token is missing"),
+        "The CSRF session token is missing.": gettext("your session has no security token"),
+        "The CSRF token has expired.": gettext("the form's security token has expired"),
+        "The CSRF token is invalid.": gettext("the form's security token is not valid"),
+        "The CSRF tokens do not match.": gettext(
+            "the form's security token does not match your session"),
+        "The referrer header is missing.": gettext("the browser did not say which page sent it"),
+        "The referrer does not match the host.": gettext("it came from another site"),
+    }
+    return reasons.get(str(description or ""), str(description or ""))
+
+
 def human_duration(minutes: int) -> str:
     """"1 hour and 30 minutes", in the learner's language."""
     hours, mins = divmod(max(int(minutes), 0), 60)

@@ -20,6 +20,7 @@ from aiosmtpd.controller import Controller
 from flask_babel import refresh
 from sqlalchemy import select
 
+from proctor_web import create_app
 from proctor_web.backends import get_backend
 from proctor_web.backends.rest import RestBackend
 from proctor_web.extensions import db
@@ -27,7 +28,7 @@ from proctor_web.i18n import enrollment_mode_label, provider_label
 from proctor_web.models import EmailMessage, User, utcnow
 from proctor_web.services import attempts, courses, notifications
 from proctor_web.services.attempts import Action, Actor
-from tests.conftest import make_sign_in
+from tests.conftest import SAME_SITE_FORM, app_config, make_sign_in
 from tests.factories import COURSE_ID
 
 
@@ -313,3 +314,21 @@ def test_a_rest_provider_is_asked_in_the_learners_language(app, factory, sign_in
     asked = {call.request.url.removeprefix(base): call.request.headers.get("Accept-Language")
              for call in responses.calls if call.request.method == "GET"}
     assert asked == {"/api/v1/config/": "es;en", "/api/v1/exam/px-1/attempt/pa-1/": "es;en"}
+
+
+def test_a_refused_form_says_why_in_spanish(tmp_path):
+    """Flask-WTF's reasons are English only; the page that refuses the form is not."""
+    app = create_app(app_config(f"sqlite:///{tmp_path / 'csrf.sqlite3'}", TESTING=False,
+                                WTF_CSRF_ENABLED=True))
+    try:
+        response = app.test_client().post(
+            "/login", data={"username": "x", "password": "y"},
+            headers={"Accept-Language": "es", **SAME_SITE_FORM})
+        html = response.get_data(as_text=True)
+        assert response.status_code == 400
+        assert ("Tu formulario caducó o se envió desde otro sitio (falta el código de "
+                "seguridad del formulario)") in html
+        assert "CSRF token" not in html
+    finally:
+        with app.app_context():
+            db.engine.dispose()
