@@ -30,7 +30,8 @@ def init_app(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale)
     app.before_request(remember_user_locale)
     app.jinja_env.globals.update(provider_label=provider_label,
-                                 enrollment_mode_label=enrollment_mode_label)
+                                 enrollment_mode_label=enrollment_mode_label,
+                                 review_status_label=review_status_label)
 
 
 def select_locale() -> str | None:
@@ -147,6 +148,17 @@ def http_error_message(code: int | None) -> str:
     if code in messages:
         return messages[code]
     return gettext("The request could not be completed (error %(code)s).", code=code or 500)
+
+
+def review_status_label(status: str | None) -> str:
+    """A provider's review outcome (``REVIEW_STATUSES``) as it reads inside a sentence."""
+    labels = {
+        "passed": gettext("passed"),
+        "violation": gettext("a rules violation"),
+        "suspicious": gettext("suspicious"),
+        "not_reviewed": gettext("not reviewed"),
+    }
+    return labels.get(str(status or ""), str(status or ""))
 
 
 def csrf_reason(description: str | None) -> str:

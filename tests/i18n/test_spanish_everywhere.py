@@ -189,6 +189,8 @@ def test_review_alert_is_in_each_staff_members_language(factory, now):
     assert course.proctoring_escalation_email in queued
     assert queued["profe@example.com"].subject == "Una revisión de supervisión requiere tu atención"
     assert "un estudiante que ya no está inscrito" in queued["profe@example.com"].html_body
+    assert "como sospechoso" in queued["profe@example.com"].html_body
+    assert "as suspicious" in queued["prof@example.com"].html_body
     assert "a learner who has since left" in queued["prof@example.com"].html_body
     assert queued["prof@example.com"].subject == "A proctoring review needs your attention"
     assert queued["desk@example.org"].subject == "A proctoring review needs your attention"
