@@ -52,11 +52,11 @@ def _init_extensions(app: Flask) -> None:
     from proctor_web import (
         auth,
         database,
+        i18n,
         models,  # noqa: F401  (every table known to the metadata)
         security,
     )
-    from proctor_web.extensions import babel, csrf, db, login_manager, migrate
-    from proctor_web.i18n import select_locale
+    from proctor_web.extensions import csrf, db, login_manager, migrate
 
     db.init_app(app)
     with app.app_context():
@@ -66,7 +66,7 @@ def _init_extensions(app: Flask) -> None:
                      compare_type=True)
     security.init_request_guards(app)  # before CSRF: anonymous API writes get 401 first
     csrf.init_app(app)
-    babel.init_app(app, locale_selector=select_locale)
+    i18n.init_app(app)  # Flask-Babel, and a signed-in person's language kept on the account
     login_manager.init_app(app)
     auth.init_login_manager(login_manager)
 

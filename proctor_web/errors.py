@@ -20,6 +20,8 @@ from sqlalchemy.exc import (
 )
 from werkzeug.exceptions import HTTPException
 
+from proctor_web.i18n import csrf_reason, http_error_message
+
 log = logging.getLogger(__name__)
 
 JSON_PREFIXES = ("/api/", "/oauth2/", "/csrf/", "/webhooks/")
@@ -124,14 +126,14 @@ def register_error_handlers(app: Flask) -> None:
         return _respond(
             400,
             _("Your form expired or was sent from another site (%(reason)s). "
-              "Reload the page and try again.", reason=error.description),
+              "Reload the page and try again.", reason=csrf_reason(error.description)),
         )
 
     @app.errorhandler(HTTPException)
     def handle_http(error: HTTPException) -> Response:
         if error.code and error.code >= 500:
             db.session.rollback()
-        response = _respond(error.code or 500, error.description or error.name)
+        response = _respond(error.code or 500, _http_error_text(error))
         valid_methods = getattr(error, "valid_methods", None)
         if valid_methods:
             response.headers["Allow"] = ", ".join(valid_methods)
@@ -178,6 +180,14 @@ def register_error_handlers(app: Flask) -> None:
             raise error
         log.exception("unexpected error on %s %s", request.method, request.path)
         return _respond(500, _("Something went wrong on our side. It has been logged."))
+
+
+def _http_error_text(error: HTTPException) -> str:
+    """Werkzeug's stock English description becomes ours, in the reader's language; a
+    description some code gave on purpose is kept."""
+    if error.description and error.description != type(error).description:
+        return error.description
+    return http_error_message(error.code)
 
 
 def _anonymous_user() -> Any:

@@ -1,13 +1,20 @@
-"""Locale choice and the phrases about time that pages and JSON share.
+"""Locale choice, the names and phrases that pages, JSON and emails share.
 
-The locale comes from an explicit ``lang`` parameter (remembered in the session), then the
-browser's Accept-Language, then ``DEFAULT_LOCALE``.
+The locale of a request comes from an explicit ``lang`` parameter (remembered in the
+session), then the browser's Accept-Language, then ``DEFAULT_LOCALE``. A signed-in person's
+last language is kept on their account (``User.locale``), and the emails written to them
+later, outside any request of theirs, use it (``email_locale``).
 """
 
 from __future__ import annotations
 
-from flask import current_app, has_request_context, request, session
+from typing import Any
+
+from flask import Flask, current_app, has_request_context, request, session
 from flask_babel import gettext, ngettext
+from flask_login import current_user
+
+from proctor_web.extensions import babel
 
 
 def N_(message: str) -> str:  # noqa: N802 - the name Babel extracts by default
@@ -19,10 +26,23 @@ def N_(message: str) -> str:  # noqa: N802 - the name Babel extracts by default
     return message
 
 
+def init_app(app: Flask) -> None:
+    babel.init_app(app, locale_selector=select_locale)
+    app.before_request(remember_user_locale)
+    app.jinja_env.globals.update(provider_label=provider_label,
+                                 enrollment_mode_label=enrollment_mode_label,
+                                 review_status_label=review_status_label)
+
+
 def select_locale() -> str | None:
-    languages = current_app.config["LANGUAGES"]
     if not has_request_context():
         return current_app.config["DEFAULT_LOCALE"]
+    return requested_locale() or current_app.config["DEFAULT_LOCALE"]
+
+
+def requested_locale() -> str | None:
+    """The offered language this request asks for, or None when it names none we offer."""
+    languages = current_app.config["LANGUAGES"]
     requested = request.args.get("lang")
     if requested in languages:
         session["lang"] = requested
@@ -30,7 +50,130 @@ def select_locale() -> str | None:
     remembered = session.get("lang")
     if remembered in languages:
         return remembered
-    return request.accept_languages.best_match(languages) or current_app.config["DEFAULT_LOCALE"]
+    return request.accept_languages.best_match(languages)
+
+
+def remember_user_locale() -> None:
+    """Keep the language a signed-in person uses on their account, for their emails.
+
+    Written only when it changes, and only when the request names a language (``?lang=``,
+    the session's choice, Accept-Language): a client that sends none leaves it alone. The
+    change rides on the request's own commit; every learner page, poll and action commits.
+    """
+    if request.endpoint in (None, "static") or not current_user.is_authenticated:
+        return
+    locale = requested_locale()
+    if locale and current_user.locale != locale:
+        current_user.locale = locale
+
+
+def email_locale(locale: str | None) -> str:
+    """The language to write an email in: the recipient's own when we offer it, else the
+    site's default."""
+    if locale in current_app.config["LANGUAGES"]:
+        return str(locale)
+    return current_app.config["DEFAULT_LOCALE"]
+
+
+def provider_name(backend: Any) -> str:
+    """A backend's name for people: its ``verbose_name`` (or the configured one), translated.
+
+    Built-in names are in the catalog; a name set in ``PROCTOR_BACKENDS`` is shown as
+    written unless the catalog happens to know it.
+    """
+    name = str(getattr(backend, "display_name", "") or "")
+    return gettext(name) if name else ""  # gettext("") is the catalog's header
+
+
+def provider_label(name: str | None) -> str:
+    """The people's name of the backend configured as ``name`` (what exams store; None is
+    the default backend); a name no longer configured is shown as stored."""
+    backends = current_app.extensions["proctor_backends"]
+    name = name or backends.default_name
+    if name not in backends.names:
+        return name
+    return provider_name(backends.get(name))
+
+
+def enrollment_mode_label(mode: str | None) -> str:
+    """Open edX's enrollment modes in people's words; an unknown mode as stored."""
+    labels = {
+        "audit": gettext("Audit"),
+        "honor": gettext("Honor code"),
+        "verified": gettext("Verified"),
+        "professional": gettext("Professional"),
+        "no-id-professional": gettext("Professional (no ID check)"),
+        "credit": gettext("Credit"),
+        "masters": gettext("Master's"),
+        "executive-education": gettext("Executive education"),
+        "paid-executive-education": gettext("Executive education (paid)"),
+        "unpaid-executive-education": gettext("Executive education (unpaid)"),
+    }
+    return labels.get(str(mode or ""), str(mode or ""))
+
+
+def http_error_message(code: int | None) -> str:
+    """What an HTTP error that no code of ours explained means, for people.
+
+    Werkzeug's own descriptions are English only; these replace them on pages and in
+    ``{"detail": ...}``.
+    """
+    messages = {
+        400: gettext("The request could not be understood. Check the address or the form "
+                     "and try again."),
+        401: gettext("You need to sign in to see this."),
+        403: gettext("You do not have permission to see this."),
+        404: gettext("There is nothing at this address. Check it for typing mistakes, or go "
+                     "back to your courses and follow a link from there."),
+        405: gettext("This address does not accept that kind of request."),
+        406: gettext("We cannot answer in a format your browser accepts."),
+        408: gettext("The request took too long to arrive. Please try again."),
+        409: gettext("The request conflicts with a change made at the same time. Reload the "
+                     "page and try again."),
+        410: gettext("What was at this address has been removed."),
+        413: gettext("What you sent is too large."),
+        414: gettext("The address is too long."),
+        415: gettext("What you sent is in a format we do not accept."),
+        422: gettext("The request was understood but cannot be carried out."),
+        429: gettext("Too many requests in a short time. Wait a moment and try again."),
+        500: gettext("Something went wrong on our side. It has been logged."),
+        501: gettext("This is not supported here."),
+        502: gettext("A service we depend on did not answer properly. Please try again in "
+                     "a few minutes."),
+        503: gettext("The service is unavailable for a moment. Please try again in a few "
+                     "minutes."),
+        504: gettext("A service we depend on took too long to answer. Please try again in "
+                     "a few minutes."),
+    }
+    if code in messages:
+        return messages[code]
+    return gettext("The request could not be completed (error %(code)s).", code=code or 500)
+
+
+def review_status_label(status: str | None) -> str:
+    """A provider's review outcome (``REVIEW_STATUSES``) as it reads inside a sentence."""
+    labels = {
+        "passed": gettext("passed"),
+        "violation": gettext("a rules violation"),
+        "suspicious": gettext("suspicious"),
+        "not_reviewed": gettext("not reviewed"),
+    }
+    return labels.get(str(status or ""), str(status or ""))
+
+
+def csrf_reason(description: str | None) -> str:
+    """Flask-WTF's English reason for refusing a form, in the reader's language."""
+    reasons = {
+        "The CSRF token is missing.": gettext("the form's security token is missing"),
+        "The CSRF session token is missing.": gettext("your session has no security token"),
+        "The CSRF token has expired.": gettext("the form's security token has expired"),
+        "The CSRF token is invalid.": gettext("the form's security token is not valid"),
+        "The CSRF tokens do not match.": gettext(
+            "the form's security token does not match your session"),
+        "The referrer header is missing.": gettext("the browser did not say which page sent it"),
+        "The referrer does not match the host.": gettext("it came from another site"),
+    }
+    return reasons.get(str(description or ""), str(description or ""))
 
 
 def human_duration(minutes: int) -> str:

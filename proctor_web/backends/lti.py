@@ -24,6 +24,7 @@ from proctor_web.backends.base import (
     ProviderUnavailable,
     SilentAttemptEvents,
 )
+from proctor_web.i18n import N_
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +48,7 @@ def _is_http_url(value: Any) -> bool:
 
 
 class LtiBackend(SilentAttemptEvents, ProctoringBackend):
-    verbose_name = "LTI proctoring tool"
+    verbose_name = N_("LTI proctoring tool")
     registers_locally: ClassVar[bool] = True  # the tool learns of the attempt at launch
     required_settings: ClassVar[tuple[str, ...]] = (
         "client_id", "tool_login_url", "tool_launch_url", "deployment_id",

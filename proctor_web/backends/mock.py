@@ -3,11 +3,19 @@
 It registers attempts without a network, and reports the learner's setup as complete a
 configurable number of seconds after they clicked the software download, which is how a
 real provider's "ready" callback feels to a learner.
+
+Like a provider that honours Accept-Language, it answers its steps and rules in the language
+it is asked for (``get_proctoring_config(locale)``), whatever the language of the request
+around it: its texts are in our catalog, so it speaks every language the site offers.
 """
 
 from __future__ import annotations
 
 from typing import Any, ClassVar
+
+from babel import Locale, UnknownLocaleError
+from flask_babel import force_locale
+from flask_babel import gettext as _
 
 from proctor_web.backends.base import (
     AttemptRegistration,
@@ -15,11 +23,12 @@ from proctor_web.backends.base import (
     ProctoringBackend,
     SilentAttemptEvents,
 )
+from proctor_web.i18n import N_
 from proctor_web.testing.fake_provider.desktop_app import worker_script
 
 
 class MockBackend(SilentAttemptEvents, ProctoringBackend):
-    verbose_name = "Mock Proctoring Service"
+    verbose_name = N_("Mock Proctoring Service")
     registers_locally: ClassVar[bool] = True
     optional_settings: ClassVar[tuple[str, ...]] = (
         "ready_after_seconds", "software_download_url", "worker", "desktop_app_url")
@@ -67,13 +76,25 @@ class MockBackend(SilentAttemptEvents, ProctoringBackend):
         )
 
     def get_proctoring_config(self, locale: str = "en") -> dict[str, Any]:
-        return {
-            "name": self.display_name,
-            "download_url": self.software_download_url,
-            "rules": {"allow_notes": "Notes are not allowed", "camera": "Keep your camera on"},
-            "instructions": [
-                "Click 'Start system check' to open the mock proctoring software.",
-                "Allow it to use your camera and microphone.",
-                "Come back here: the exam unlocks when the check is complete.",
-            ],
-        }
+        with force_locale(_language(locale, self.default_locale)):
+            return {
+                "name": _(self.display_name),
+                "download_url": self.software_download_url,
+                "rules": {
+                    "allow_notes": _("Notes are not allowed"),
+                    "camera": _("Keep your camera on"),
+                },
+                "instructions": [
+                    _("Select “Start the system check” to open the mock proctoring software."),
+                    _("Allow it to use your camera and microphone."),
+                    _("Come back here: the exam unlocks when the check is complete."),
+                ],
+            }
+
+
+def _language(locale: str | None, fallback: str) -> str:
+    """``es``, ``es-ES`` or ``es_MX`` as a language Babel knows; ``fallback`` otherwise."""
+    try:
+        return Locale.parse(str(locale or "").replace("-", "_")).language
+    except (ValueError, TypeError, UnknownLocaleError):
+        return fallback

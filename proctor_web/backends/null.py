@@ -10,10 +10,11 @@ from proctor_web.backends.base import (
     ProctoringBackend,
     SilentAttemptEvents,
 )
+from proctor_web.i18n import N_
 
 
 class NullBackend(SilentAttemptEvents, ProctoringBackend):
-    verbose_name = "No proctoring"
+    verbose_name = N_("No proctoring")
     registers_locally: ClassVar[bool] = True
 
     def on_exam_saved(self, exam: ExamData) -> str | None:

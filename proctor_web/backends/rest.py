@@ -30,6 +30,7 @@ from proctor_web.backends.base import (
     RegistrationRefused,
 )
 from proctor_web.errors import BackendError
+from proctor_web.i18n import N_
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +53,7 @@ class ProviderRefused(BackendError):
 
 
 class RestBackend(ProctoringBackend):
-    verbose_name = "REST proctoring provider"
+    verbose_name = N_("REST proctoring provider")
     required_settings: ClassVar[tuple[str, ...]] = ("base_url", "client_id", "client_secret")
     optional_settings: ClassVar[tuple[str, ...]] = (
         "timeout_seconds",

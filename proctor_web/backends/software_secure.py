@@ -30,6 +30,7 @@ from proctor_web.backends.base import (
     seconds_field,
 )
 from proctor_web.errors import BadRequest, WebhookAuthError
+from proctor_web.i18n import N_
 
 #: RPNow's review words and ours, both ways.
 FROM_RPNOW: dict[str, str] = {
@@ -61,7 +62,7 @@ def attempt_code_from_cookie(secret_key: str, value: str | None) -> str | None:
 
 
 class SoftwareSecureBackend(SilentAttemptEvents, ProctoringBackend):
-    verbose_name = "RPNow"
+    verbose_name = N_("RPNow")
     required_settings: ClassVar[tuple[str, ...]] = (
         "organization",
         "exam_sponsor",

@@ -42,6 +42,9 @@ class User(UserMixin, TimestampMixin, Base):
     #: Part of every session's user id (``get_id``): replacing it ends every session and
     #: remember-me cookie of this user at once (logout, password change, deactivation).
     session_token: Mapped[str] = mapped_column(String(64), default=new_session_token)
+    #: The language this person last used on our pages (``en``, ``es``); their emails are
+    #: written in it. None until they use one (the site's default then applies).
+    locale: Mapped[str | None] = mapped_column(String(16))
 
     memberships: Mapped[list[CourseMembership]] = relationship(
         back_populates="user", cascade="all, delete-orphan"

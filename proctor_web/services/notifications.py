@@ -2,7 +2,9 @@
 
 A message is rendered when its cause happens (in that transaction) and stored in
 ``email_outbox``; it is sent after commit and, if the SMTP server fails, retried by
-``flask proctor sweep`` with a backoff until it goes out. Templates are looked up as
+``flask proctor sweep`` with a backoff until it goes out. It is written in the language its
+recipient last used on our pages (``User.locale``; the site's default for an address with no
+account), whoever or whatever caused it. Templates are looked up as
 ``emails/<backend>/<name>.html`` first, then ``emails/<name>.html``, so a deployment can
 give one provider its own wording.
 """
@@ -16,11 +18,12 @@ from html import unescape
 from typing import Any
 
 from flask import current_app, render_template
-from flask_babel import force_locale
+from flask_babel import force_locale, lazy_gettext
 from flask_babel import gettext as _
 from sqlalchemy import select
 
 from proctor_web.extensions import db
+from proctor_web.i18n import email_locale
 from proctor_web.models import Attempt, DeliveryStatus, EmailMessage, Exam, User
 from proctor_web.models.attempt import AttemptStatus
 from proctor_web.services.domain_events import AttemptChanged
@@ -88,15 +91,17 @@ def queue_email(
     backend: str | None = None,
     user_id: int | None = None,
     attempt_id: int | None = None,
+    locale: str | None = None,
 ) -> EmailMessage | None:
-    """Render ``name`` for ``recipient`` and queue it; None when there is nobody to mail."""
+    """Render ``name`` for ``recipient`` in ``locale`` and queue it; None when there is
+    nobody to mail."""
     if not recipient:
         return None
     base = {
         "platform_name": current_app.config["PLATFORM_NAME"],
         "site_url": current_app.config["SITE_URL"].rstrip("/"),
     }
-    with force_locale(current_app.config["DEFAULT_LOCALE"]):
+    with force_locale(email_locale(locale)):
         html = render_template(template_for(name, backend), **base, **context)
         subject = _subjects()[name]
     message = EmailMessage(
@@ -163,13 +168,13 @@ def queue_status_email(attempt: Attempt, to_status: str, now: datetime) -> Email
         "user_name": user.full_name or user.username,
         "exam_name": exam.exam_name,
         "course_name": (course.display_name if course and course.display_name else None)
-        or _("your course"),
+        or lazy_gettext("your course"),  # translated as the email is rendered
         "course_url": f"{site}/courses/{exam.course_id}/",
         "status": to_status,
         "contact_url": _contact_url(exam, exam.backend),
     }
     return queue_email(name, user.email, context, now, backend=exam.backend,
-                       user_id=user.id, attempt_id=attempt.id)
+                       user_id=user.id, attempt_id=attempt.id, locale=user.locale)
 
 
 def queue_review_alert(
@@ -179,20 +184,21 @@ def queue_review_alert(
     from proctor_web.services import courses
 
     course = courses.get_course(exam.course_id)
-    recipients = [u.email for u in courses.staff_of(exam.course_id) if u.email]
+    recipients = {u.email: u.locale for u in courses.staff_of(exam.course_id) if u.email}
     if course is not None and course.proctoring_escalation_email:
-        recipients.append(course.proctoring_escalation_email)
+        recipients.setdefault(course.proctoring_escalation_email, None)
     context = {
         "exam_name": exam.exam_name,
         "course_id": exam.course_id,
-        "student_name": (student.username if student else _("a learner who has since left")),
+        "student_name": (student.username if student
+                         else lazy_gettext("a learner who has since left")),
         "review_status": review_status,
         "review_url": review_url,
     }
     queued = []
-    for recipient in dict.fromkeys(recipients):  # unique, in order
+    for recipient, locale in recipients.items():  # unique, in order
         message = queue_email("review_needs_attention", recipient, context, now,
-                              backend=exam.backend)
+                              backend=exam.backend, locale=locale)
         if message is not None:
             queued.append(message)
     return queued

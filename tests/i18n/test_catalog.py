@@ -25,16 +25,22 @@ def sign_in(app, client):
 
 ROOT = Path(__file__).resolve().parents[2]
 CATALOG = ROOT / "proctor_web" / "translations" / "es" / "LC_MESSAGES"
-#: Every page a learner reads, and the shared pages around them. (Status emails are in the
-#: catalog too, but are rendered without a request, in the default locale.)
+#: Every page a learner reads, the shared pages around them, the emails people get (written
+#: in their last language), and the texts and names of the built-in providers.
 LEARNER_FACING = (
     "proctor_web/templates/learner/", "proctor_web/templates/macros/learner.html",
     "proctor_web/templates/base.html", "proctor_web/templates/auth/",
     "proctor_web/templates/errors/", "proctor_web/templates/main/",
+    "proctor_web/templates/emails/",
     "proctor_web/i18n.py", "proctor_web/templating.py",
     "proctor_web/errors.py", "proctor_web/blueprints/auth/", "proctor_web/blueprints/learner/",
-    "proctor_web/security/",
+    "proctor_web/security/", "proctor_web/services/notifications.py",
+    "proctor_web/backends/mock.py", "proctor_web/backends/null.py",
+    "proctor_web/backends/rest.py", "proctor_web/backends/lti.py",
+    "proctor_web/backends/software_secure.py",
 )
+#: Emails and error pages: every message extracted from them must have its own Spanish.
+EMAILS_AND_ERRORS = ("proctor_web/templates/emails/", "proctor_web/templates/errors/")
 PLACEHOLDER = re.compile(r"%\((\w+)\)[sd]|\{(\w+)\}")
 
 
@@ -69,19 +75,40 @@ def test_every_message_has_a_spanish_translation_with_the_same_placeholders():
     assert not untranslated, untranslated
 
 
-def test_every_learner_facing_string_is_in_the_catalog():
+def _extracted(prefixes: tuple[str, ...]) -> set[str | tuple[str, ...]]:
+    """The msgids the project's extraction (babel.cfg) finds in files under ``prefixes``."""
     with open(ROOT / "babel.cfg") as handle:
         method_map, options_map = parse_mapping_cfg(handle)
     keywords = {**DEFAULT_KEYWORDS, "_l": None, "lazy_gettext": None}
-    found = set()
+    found: set[str | tuple[str, ...]] = set()
     for filename, _lineno, message, _comments, _context in extract_from_dir(
         str(ROOT), method_map, options_map, keywords=keywords
     ):
-        if filename.replace("\\", "/").startswith(LEARNER_FACING):
-            found.add(message if isinstance(message, str) else message[0])
+        if filename.replace("\\", "/").startswith(prefixes):
+            found.add(message)
+    return found
+
+
+def test_every_learner_facing_string_is_in_the_catalog():
+    found = {m if isinstance(m, str) else m[0] for m in _extracted(LEARNER_FACING)}
     in_catalog = {_ids(m)[0] for m in _catalog() if m.id}
     assert len(found) > 150
     assert not found - in_catalog, sorted(found - in_catalog)
+
+
+def test_every_email_and_error_page_message_has_its_own_spanish():
+    found = _extracted(EMAILS_AND_ERRORS)
+    assert len(found) >= 20  # both folders were read
+    catalog = _catalog()
+    missing = []
+    for msgid in found:
+        key = msgid if isinstance(msgid, str) else tuple(m for m in msgid if m)
+        message = catalog.get(key if isinstance(key, str) else key[0])
+        strings = () if message is None else _strings(message)
+        if message is None or message.fuzzy or not strings or not all(
+                s.strip() for s in strings):
+            missing.append(msgid)
+    assert not missing, sorted(map(str, missing))
 
 
 def test_compiled_catalog_is_up_to_date():

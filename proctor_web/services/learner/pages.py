@@ -15,6 +15,7 @@ from proctor_web.errors import (
     BackendError,
     NotFound,
 )
+from proctor_web.i18n import provider_name
 from proctor_web.lti_proctoring import oidc as lti_proctoring
 from proctor_web.models import (
     Attempt,
@@ -76,7 +77,7 @@ def _provider_info(
                     error.message)
         config = {"unavailable": True}
     info = {
-        "name": config.get("name") or backend.display_name,
+        "name": config.get("name") or provider_name(backend),
         "instructions": list(config.get("instructions") or []),
         "rules": dict(config.get("rules") or {}),
         "download_url": config.get("download_url") or backend.get_software_download_url(),

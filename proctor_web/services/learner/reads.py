@@ -16,7 +16,7 @@ from proctor_web.errors import (
     PermissionDenied,
 )
 from proctor_web.extensions import db
-from proctor_web.i18n import human_duration
+from proctor_web.i18n import human_duration, provider_name
 from proctor_web.models import (
     Allowance,
     Attempt,
@@ -169,13 +169,13 @@ def proctoring_settings(exam: Exam, now: datetime, locale: str = "en") -> dict[s
         provider = backend.get_proctoring_config(locale) or {}
         settings.update({
             "exam_proctoring_backend": {
-                "name": provider.get("name") or backend.display_name,
+                "name": provider.get("name") or provider_name(backend),
                 "download_url": provider.get("download_url")
                 or backend.get_software_download_url(),
                 "instructions": list(provider.get("instructions") or []),
                 "rules": dict(provider.get("rules") or {}),
             },
-            "provider_name": backend.display_name,
+            "provider_name": provider_name(backend),
             "provider_tech_support_email": backend.tech_support_email,
             "provider_tech_support_phone": backend.tech_support_phone,
             "provider_tech_support_url": backend.help_center_article_url or None,
