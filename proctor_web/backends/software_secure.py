@@ -5,7 +5,7 @@ after that happens in its desktop app, which opens our launch callback, and in i
 callback. Start, stop, error, removal and exam saves are therefore no-ops here.
 
 The wire details (signature body string, 3DES password, AES video links) live in
-``backends.rpnow``; this module builds the documents and reads the reviews.
+``backends.rpnow_signing``; this module builds the documents and reads the reviews.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 import requests
 from itsdangerous import BadSignature, URLSafeSerializer
 
-from proctor_web.backends import rpnow
+from proctor_web.backends import rpnow_signing
 from proctor_web.backends.base import (
     AttemptRegistration,
     ExamData,
@@ -111,11 +111,11 @@ class SoftwareSecureBackend(SilentAttemptEvents, ProctoringBackend):
         notes = registration.review_policy
         if registration.review_policy_exception:
             notes = f"{notes}; {registration.review_policy_exception}"
-        first, last = rpnow.split_name(registration.full_name)
+        first, last = rpnow_signing.split_name(registration.full_name)
         duration = registration.allowed_time_limit_mins
         org_extra: dict[str, Any] = {
-            "examStartDate": rpnow.format_rpnow_date(now),
-            "examEndDate": rpnow.format_rpnow_date(now + timedelta(minutes=duration)),
+            "examStartDate": rpnow_signing.format_rpnow_date(now),
+            "examEndDate": rpnow_signing.format_rpnow_date(now + timedelta(minutes=duration)),
             "noOfStudents": 1,
             "examID": registration.exam.id,
             "courseID": registration.exam.course_id,
@@ -130,11 +130,11 @@ class SoftwareSecureBackend(SilentAttemptEvents, ProctoringBackend):
             "duration": duration,
             "reviewedExam": not registration.is_sample_attempt,
             "reviewerNotes": notes,
-            "examPassword": rpnow.encrypt_exam_password(
+            "examPassword": rpnow_signing.encrypt_exam_password(
                 str(self.crypto_key).encode("utf-8"), registration.attempt_code
             ),
             "examSponsor": self.exam_sponsor,
-            "examName": rpnow.sanitize_exam_name(registration.exam.exam_name),
+            "examName": rpnow_signing.sanitize_exam_name(registration.exam.exam_name),
             "ssiProduct": "rp-now",
             "examUrl": registration.launch_url,
             "orgExtra": org_extra,
@@ -143,7 +143,8 @@ class SoftwareSecureBackend(SilentAttemptEvents, ProctoringBackend):
     def register_exam_attempt(self, registration: AttemptRegistration) -> str:
         now = datetime.now(UTC)
         payload = self.registration_payload(registration, now)
-        headers = rpnow.signed_headers("POST", payload, self.secret_key_id, self.secret_key, now)
+        headers = rpnow_signing.signed_headers("POST", payload, self.secret_key_id,
+                                               self.secret_key, now)
         try:
             response = requests.post(
                 self.exam_register_endpoint,
@@ -200,11 +201,11 @@ class SoftwareSecureBackend(SilentAttemptEvents, ProctoringBackend):
                 return
             raise WebhookAuthError("The callback secret is not valid.")
         try:
-            rpnow.verify_signature(
+            rpnow_signing.verify_signature(
                 headers, "POST", body, self.secret_key_id, self.secret_key, now,
                 int(self.max_clock_skew_seconds),
             )
-        except rpnow.SignatureError as error:
+        except rpnow_signing.SignatureError as error:
             raise WebhookAuthError(f"RPNow signature check failed: {error}.") from None
 
     def on_review_callback(self, payload: Mapping[str, Any]) -> NormalisedReview:
@@ -269,7 +270,7 @@ class SoftwareSecureBackend(SilentAttemptEvents, ProctoringBackend):
     def encrypt_video_url(self, url: str) -> bytes | None:
         if not self.video_review_aes_key:
             return None
-        return rpnow.encrypt_video_url(self.video_review_aes_key, url)
+        return rpnow_signing.encrypt_video_url(self.video_review_aes_key, url)
 
     def get_instructor_url(
         self,
@@ -283,8 +284,8 @@ class SoftwareSecureBackend(SilentAttemptEvents, ProctoringBackend):
         """RPNow has no dashboard; with a stored review video, its HTML5 player link."""
         if not encrypted_video_review_url or not self.video_review_aes_key:
             return None
-        url = rpnow.decrypt_video_url(self.video_review_aes_key, encrypted_video_review_url)
-        return rpnow.html5_video_url(url)
+        url = rpnow_signing.decrypt_video_url(self.video_review_aes_key, encrypted_video_review_url)
+        return rpnow_signing.html5_video_url(url)
 
     def should_block_access_to_exam_material(self, request_cookies: Mapping[str, str]) -> bool:
         """Only the RPNow browser, opened through the launch callback, carries the cookie."""

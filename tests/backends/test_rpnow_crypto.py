@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from proctor_web.backends.rpnow import (
+from proctor_web.backends.rpnow_signing import (
     SignatureError,
     body_string,
     decrypt_exam_password,

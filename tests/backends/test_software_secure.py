@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from proctor_web.backends import rpnow
+from proctor_web.backends import rpnow_signing as rpnow
 from proctor_web.backends.base import AttemptRegistration, BackendSettingsError, ExamData
 from proctor_web.backends.software_secure import (
     SoftwareSecureBackend,

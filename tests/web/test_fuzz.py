@@ -21,7 +21,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from proctor_web.backends import rpnow
+from proctor_web.backends import rpnow_signing as rpnow
 from proctor_web.models import utcnow
 from tests.conftest import make_sign_in
 from tests.hostile import KNOWN_FIELDS, ROUTES, RPNOW_SETTINGS, Route, World

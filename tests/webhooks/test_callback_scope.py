@@ -12,7 +12,7 @@ import jwt
 import pytest
 from sqlalchemy import func, select
 
-from proctor_web.backends import rpnow
+from proctor_web.backends import rpnow_signing as rpnow
 from proctor_web.extensions import db
 from proctor_web.models import Attempt, Review
 from tests.factories import COURSE_ID

@@ -7,7 +7,7 @@ import json
 import pytest
 from sqlalchemy import func, select
 
-from proctor_web.backends import rpnow
+from proctor_web.backends import rpnow_signing as rpnow
 from proctor_web.backends.software_secure import (
     LAUNCH_COOKIE,
     SoftwareSecureBackend,
