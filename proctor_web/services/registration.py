@@ -41,7 +41,7 @@ from proctor_web.backends.base import (
 from proctor_web.extensions import db
 from proctor_web.models import Attempt, Exam, ReviewPolicy, utcnow
 from proctor_web.models.attempt import AttemptStatus
-from proctor_web.services import allowances, attempts, provider_sync
+from proctor_web.services import allowances, attempts, exam_sync
 from proctor_web.services.attempts import Actor
 from proctor_web.services.domain_events import AttemptCreated
 from proctor_web.services.exams import backend_for, exam_data
@@ -232,7 +232,7 @@ def _call(backend: ProctoringBackend, plan: Plan) -> Answer:
 def _record_push(attempt: Attempt, backend: ProctoringBackend, answer: Answer,
                  now: datetime) -> None:
     if answer.pushed_exam is not None:
-        provider_sync.record_exam_push(attempt.exam, backend.name, answer.pushed_exam,
+        exam_sync.record_exam_push(attempt.exam, backend.name, answer.pushed_exam,
                                        answer.pushed_exam_id, now)
 
 

@@ -345,7 +345,7 @@ def handle_review_callback(
     Returns None for a repeat of a callback already handled (a no-op). The caller has
     authenticated the provider and checked that the attempt belongs to its backend.
     """
-    from proctor_web.services.provider_sync import claim_receipt
+    from proctor_web.services.provider_callbacks import claim_receipt
 
     if target.exam is None or not target.exam.has_backend:
         raise PreconditionFailed(_("The exam of this attempt is no longer proctored."))

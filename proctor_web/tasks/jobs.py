@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 from proctor_web.extensions import db
 from proctor_web.models import DeliveryStatus, utcnow
-from proctor_web.services import attempts, outbox, provider_sync, registration
+from proctor_web.services import attempts, exam_sync, outbox, registration
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +68,7 @@ def run_sweep(now: datetime) -> SweepReport:
     report.expired = attempts.sweep_expired(now)
     db.session.commit()
     report.registered = registration.register_stranded(now)
-    report.pushed, report.push_failures = provider_sync.sync_exams(now)
+    report.pushed, report.push_failures = exam_sync.sync_exams(now)
     for name, kind in outbox.KINDS.items():
         try:
             report.delivered[name] = kind.deliver(now, None)

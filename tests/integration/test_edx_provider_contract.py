@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from proctor_web.extensions import db
 from proctor_web.models import Attempt, ProviderEvent, utcnow
-from proctor_web.services import courses, exams, outbox, provider_sync
+from proctor_web.services import courses, exam_sync, exams, outbox
 from tests.conftest import make_sign_in
 from tests.integration.test_rest_provider_e2e import (  # noqa: F401  (fixtures)
     COURSE,
@@ -153,7 +153,7 @@ def test_switching_to_timed_withdraws_the_exam_at_the_provider(live):  # noqa: F
     assert provider_state(live.provider_url)["exams"][external_id]["is_proctored"] is True
     exams.update_exam(exam, {"is_proctored": False}, None, utcnow())
     db.session.commit()
-    assert provider_sync.sync_exams(utcnow()) == (1, 0)  # the background push
+    assert exam_sync.sync_exams(utcnow()) == (1, 0)  # the background push
     pushed = provider_state(live.provider_url)["exams"][external_id]
     assert (pushed["is_proctored"], pushed["is_active"]) == (False, False)
     assert live.exam().is_active is True  # only the provider's copy is inactive
@@ -165,12 +165,12 @@ def test_a_withdrawal_missed_during_an_outage_is_sent_by_the_sweep(live):  # noq
     control(live.provider_url, "config", {"FAIL_MODE": "error500"})
     exams.update_exam(exam, {"is_proctored": False}, None, utcnow())
     db.session.commit()
-    assert provider_sync.sync_exams(utcnow()) == (0, 1)  # the background push fails
+    assert exam_sync.sync_exams(utcnow()) == (0, 1)  # the background push fails
     control(live.provider_url, "config", {"FAIL_MODE": None})
     assert provider_state(live.provider_url)["exams"][external_id]["is_proctored"] is True
     end_read()
-    assert provider_sync.sync_exams(utcnow()) == (1, 0)
+    assert exam_sync.sync_exams(utcnow()) == (1, 0)
     db.session.commit()
     pushed = provider_state(live.provider_url)["exams"][external_id]
     assert (pushed["is_proctored"], pushed["is_active"]) == (False, False)
-    assert provider_sync.sync_exams(utcnow()) == (0, 0)  # once is enough
+    assert exam_sync.sync_exams(utcnow()) == (0, 0)  # once is enough

@@ -37,10 +37,10 @@ from proctor_web.models import Attempt, EmailMessage, Exam, ProviderEvent, Revie
 from proctor_web.services import (
     attempts,
     courses,
+    exam_sync,
     exams,
     oauth,
     outbox,
-    provider_sync,
     registration,
 )
 from proctor_web.services.attempts import Action, Actor
@@ -206,7 +206,7 @@ def live(provider_url: str, tmp_path: Path) -> Iterator[Live]:
         db.session.commit()
         # Background work pushes a saved exam after commit; outside a request, as here, the
         # sweep's part does it.
-        assert provider_sync.sync_exams(now) == (1, 0)
+        assert exam_sync.sync_exams(now) == (1, 0)
         yield Live(app, url, provider_url, inbox, exam.id, learner.id)
     finally:
         db.session.remove()
@@ -364,16 +364,16 @@ def test_exam_saved_during_an_outage_is_pushed_by_the_sweep(live):
     db.session.commit()
     assert exam.external_id is None  # the save itself did not fail
 
-    pushed, failed = provider_sync.sync_exams(utcnow())  # still down
+    pushed, failed = exam_sync.sync_exams(utcnow())  # still down
     assert pushed == 0 and failed >= 1
     db.session.commit()
     control(live.provider_url, "config", {"FAIL_MODE": None})
-    pushed, failed = provider_sync.sync_exams(utcnow())
+    pushed, failed = exam_sync.sync_exams(utcnow())
     db.session.commit()
     assert failed == 0 and pushed >= 1
     assert db.session.get(Exam, exam.id).external_id in provider_state(live.provider_url)["exams"]
     # Nothing changed since: the next sweep pushes nothing.
-    assert provider_sync.sync_exams(utcnow()) == (0, 0)
+    assert exam_sync.sync_exams(utcnow()) == (0, 0)
 
 
 def test_callbacks_need_a_token_for_the_attempts_backend(live):

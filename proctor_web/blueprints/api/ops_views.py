@@ -11,7 +11,7 @@ from proctor_web.blueprints.api.blueprint import bp
 from proctor_web.errors import NotFound
 from proctor_web.extensions import db
 from proctor_web.models import User, utcnow
-from proctor_web.services import provider_sync, reviews
+from proctor_web.services import provider_admin, reviews
 
 
 @bp.get("/v1/instructor/<course_id>")
@@ -20,7 +20,7 @@ from proctor_web.services import provider_sync, reviews
 def instructor_dashboard(course_id: str, exam_id: int | None = None) -> Response:
     """302 to the provider's dashboard (``?attempt=<external id>``, ``?config=true``)."""
     require_course_staff(current_user, course_id)
-    url = provider_sync.instructor_dashboard_url(
+    url = provider_admin.instructor_dashboard_url(
         course_id,
         exam_id,
         current_user,
@@ -44,8 +44,8 @@ def retire_backend_user(user_id: int) -> Response:
     with status 500 when any is ``False`` (edx-proctoring's contract, which retirement
     pipelines check)."""
     user = _retiree(user_id)
-    provider_sync.require_global_staff(current_user)
-    results = provider_sync.retire_backend_user(user)
+    provider_admin.require_global_staff(current_user)
+    results = provider_admin.retire_backend_user(user)
     response = jsonify(results)
     response.status_code = 200 if all(results.values()) else 500
     return response
@@ -56,7 +56,7 @@ def retire_backend_user(user_id: int) -> Response:
 def retire_user(user_id: int) -> Response:
     """Blank the user's personal data in proctoring records (kept for the record): 204."""
     user = _retiree(user_id)
-    provider_sync.require_global_staff(current_user)
+    provider_admin.require_global_staff(current_user)
     reviews.retire_user_data(user, utcnow())
     db.session.commit()
     return Response(status=204)

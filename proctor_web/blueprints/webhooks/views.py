@@ -30,7 +30,7 @@ from proctor_web.errors import (
 )
 from proctor_web.extensions import db
 from proctor_web.models import Attempt, utcnow
-from proctor_web.services import attempts, oauth, provider_sync, reviews
+from proctor_web.services import attempts, oauth, provider_callbacks, reviews
 
 CALLBACK_PREFIX = "/api/edx_proctoring/v1/proctored_exam/attempt/<external_id>"
 
@@ -111,7 +111,7 @@ def attempt_ready(external_id: str) -> Response:
         raise PermissionDenied(_("This attempt belongs to another proctoring provider."))
     if not attempt.exam.has_backend or not attempt.taking_as_proctored:
         raise PreconditionFailed(_("The exam of this attempt is no longer proctored."))
-    changed = provider_sync.handle_ready_callback(attempt, client.backend, body, utcnow())
+    changed = provider_callbacks.handle_ready_callback(attempt, client.backend, body, utcnow())
     db.session.commit()
     return _ok(duplicate=not changed)
 
@@ -193,7 +193,7 @@ def _rpnow_launch_attempt(attempt_code: str) -> Attempt:
     would be skipped) or whose status gives a launch no meaning.
     """
     attempt: Attempt | None = attempts.get_attempt_by_code(attempt_code)
-    if attempt is None or not provider_sync.rpnow_launch_applies(attempt):
+    if attempt is None or not provider_callbacks.rpnow_launch_applies(attempt):
         raise NotFound(_("This exam link is not valid."))
     return attempt
 
@@ -205,7 +205,7 @@ def _rpnow_launch_attempt(attempt_code: str) -> Attempt:
 def rpnow_launch(attempt_code: str) -> Response:
     """The RPNow app opens this: ready to start (or, re-opened mid-exam, submitted)."""
     attempt = _rpnow_launch_attempt(attempt_code)
-    attempt = provider_sync.handle_launch(attempt, utcnow())
+    attempt = provider_callbacks.handle_launch(attempt, utcnow())
     target = attempt.exam.content_url or "/"
     db.session.commit()
     response = make_response(redirect(target))
