@@ -28,7 +28,7 @@ def N_(message: str) -> str:  # noqa: N802 - the name Babel extracts by default
 
 def init_app(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale)
-    app.before_request(remember_user_locale)
+    app.before_request(_remember_before_view)
     app.jinja_env.globals.update(provider_label=provider_label,
                                  enrollment_mode_label=enrollment_mode_label,
                                  review_status_label=review_status_label)
@@ -51,6 +51,17 @@ def requested_locale() -> str | None:
     if remembered in languages:
         return remembered
     return request.accept_languages.best_match(languages)
+
+
+#: Views that load the signed-in user themselves, together with their own rows (the timer
+#: poll): they call ``remember_user_locale`` once the user is there, so the hook below does
+#: not load the user with a query of its own first.
+LOADS_USER_ITSELF: set[str] = {"api.get_attempt"}
+
+
+def _remember_before_view() -> None:
+    if request.endpoint not in LOADS_USER_ITSELF:
+        remember_user_locale()
 
 
 def remember_user_locale() -> None:
