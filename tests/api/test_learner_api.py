@@ -376,6 +376,23 @@ def test_timer_payload_and_active_attempt(world, factory, sign_in, client):
     assert forbidden.status_code == 403
 
 
+def test_timer_payload_is_two_queries(world, factory, sign_in, client, count_queries):
+    """GET proctored_exam/attempt: the signed-in user, then the running attempt with its
+    timer facts in one SELECT; nothing committed when nothing changed."""
+    attempt = factory.attempt(world["timed"], world["alice"], "started", started_minutes_ago=2)
+    db.session.commit()
+    attempt_id = attempt.id
+    sign_in(world["alice"])
+    client.get(f"{API}/attempt")  # warm-up
+    sign_in(world["alice"])
+    with count_queries() as counted:
+        assert client.get(f"{API}/attempt").json["attempt_id"] == attempt_id
+    # (The test's session may already hold the user: then only the attempt is read.)
+    assert counted.count <= 2, [q[:80] for q in counted.statements]
+    assert "attempts" in counted.statements[-1]
+    assert all(q.lstrip().upper().startswith("SELECT") for q in counted.statements)
+
+
 def test_exam_and_attempt_for_a_content_id(world, factory, sign_in, client):
     sign_in(world["alice"])
     url = f"{API}/attempt/course_id/{ENCODED_COURSE}?content_id=proctored-1&is_learning_mfe=true"

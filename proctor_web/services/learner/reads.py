@@ -34,7 +34,12 @@ from proctor_web.services import (
     onboarding_profiles,
     timing,
 )
-from proctor_web.services.learner.loading import allowed_minutes_for, load_attempt_view, refresh
+from proctor_web.services.learner.loading import (
+    allowed_minutes_for,
+    load_active_attempt_view,
+    load_attempt_view,
+    refresh,
+)
 from proctor_web.services.learner.payloads import (
     attempt_payload,
     clock,
@@ -79,7 +84,8 @@ def _read_payload(attempt: Attempt | None, now: datetime) -> dict[str, Any]:
 
 def active_payload(user: User, now: datetime) -> dict[str, Any]:
     """The learner's running exam's timer payload, or just the clock when nothing runs."""
-    payload = _read_payload(attempts.active_attempt(user), now)
+    view = load_active_attempt_view(user.id)  # one SELECT, as the poll's
+    payload = attempt_payload(refresh(view, now), now) if view is not None else {}
     if payload and payload["attempt_status"] not in ("started", "ready_to_submit"):
         payload = {}  # it ran out on this read
     return payload or {"timer_ends": None, "server_time": iso(now)}
