@@ -314,3 +314,23 @@ def migrate_quietly() -> None:
     except Exception:
         sys.stderr.write(captured.getvalue())
         raise
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process and its descendants still running (Linux /proc):
+    read before and after a run, the difference is what the run cost, whatever the load of
+    the machine."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    pending = [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+            for task in Path(f"/proc/{current}/task").iterdir():
+                children = (task / "children").read_text().split()
+                pending.extend(int(child) for child in children)
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+    return total

@@ -37,6 +37,7 @@ from bench._harness import (  # noqa: E402
     HttpClient,
     WrkResult,
     cookie_header,
+    cpu_seconds,
     machine,
     migrate_quietly,
     print_results,
@@ -46,7 +47,7 @@ from bench._harness import (  # noqa: E402
 from proctor_web.testing.loopback import (  # noqa: E402
     PG_ADMIN_URL,
     app_environment,
-    gunicorn_app,
+    gunicorn_process,
     scratch_postgres,
 )
 
@@ -118,16 +119,22 @@ class Learner:
         return status
 
 
-def measure(learners: list[Learner], servers: list[str], seconds: int,
-            label: str) -> tuple[WrkResult, WrkResult]:
+def measure(learners: list[Learner], servers: list[tuple[str, int]], seconds: int,
+            label: str) -> list[tuple[WrkResult, float]]:
+    """Poll, then stop/start, for ``seconds`` each; with the app servers' CPU milliseconds
+    per request (gunicorn master and workers, from /proc)."""
     for learner in learners:
-        learner.use(servers)
+        learner.use([base for base, _ in servers])
     polls: list[Callable[[], int]] = [learner.poll for learner in learners]
     writes: list[Callable[[], int]] = [learner.write for learner in learners]
     run_clients(polls, 2, "warm-up")
-    poll = run_clients(polls, seconds, f"poll, {label}")
-    write = run_clients(writes, seconds, f"stop/start, {label}")
-    return poll, write
+    results = []
+    for name, clients in (("poll", polls), ("stop/start", writes)):
+        before = sum(cpu_seconds(pid) for _, pid in servers)
+        result = run_clients(clients, seconds, f"{name}, {label}")
+        used = sum(cpu_seconds(pid) for _, pid in servers) - before
+        results.append((result, 1000 * used / max(result.requests, 1)))
+    return results
 
 
 def main() -> None:
@@ -150,19 +157,25 @@ def main() -> None:
             # seconds at these rates and measure the restarts.
             GUNICORN_MAX_REQUESTS="0",
         )
-        first = stack.enter_context(gunicorn_app(env, logs / "a.log", workers=args.workers))
+        first, first_process = stack.enter_context(
+            gunicorn_process(env, logs / "a.log", workers=args.workers))
+        servers = [(first, first_process.pid)]
         learners = [Learner(first, number, exam_id) for number in range(args.clients)]
-        one = measure(learners, [first], args.seconds, "1 server")
-        second = stack.enter_context(gunicorn_app(env, logs / "b.log", workers=args.workers))
-        two = measure(learners, [first, second], args.seconds, "2 servers")
+        one = measure(learners, servers, args.seconds, "1 server")
+        second, second_process = stack.enter_context(
+            gunicorn_process(env, logs / "b.log", workers=args.workers))
+        servers.append((second, second_process.pid))
+        two = measure(learners, servers, args.seconds, "2 servers")
         after = machine()
     print(f"machine after: {after}")
     print(f"\n{args.workers} sync worker(s) per server (cores used by the app: at most "
           f"{args.workers} with one server, {2 * args.workers} with two, of "
           f"{os.cpu_count()}; PostgreSQL and the load generator run on the same cores), "
           f"{args.clients} learners, {args.seconds} s per row, PostgreSQL")
-    print_results([one[0], two[0]], baseline=one[0])
-    print_results([one[1], two[1]], baseline=one[1])
+    for kind in (0, 1):
+        print_results([one[kind][0], two[kind][0]], baseline=one[kind][0])
+    print("app servers' CPU per request (ms; independent of the machine's load): "
+          + ", ".join(f"{result.label} {cpu:.1f}" for result, cpu in (*one, *two)))
 
 
 if __name__ == "__main__":

@@ -183,10 +183,12 @@ def app_environment(**settings: str) -> dict[str, str]:
 
 
 @contextmanager
-def gunicorn_app(env: Mapping[str, str], log_path: Path, workers: int = 1,
-                 port: int | None = None, timeout: float = 30) -> Iterator[str]:
+def gunicorn_process(env: Mapping[str, str], log_path: Path, workers: int = 1,
+                     port: int | None = None,
+                     timeout: float = 30) -> Iterator[tuple[str, subprocess.Popen]]:
     """``gunicorn -c gunicorn.conf.py wsgi:app`` on 127.0.0.1 with ``env``
-    (``app_environment``); yields the base URL once ``/readyz`` answers 200."""
+    (``app_environment``); yields the base URL and the master process once ``/readyz``
+    answers 200."""
     port = port or free_port()
     base = f"http://127.0.0.1:{port}"
     env = {"PROCTOR_SITE_URL": base, **env, "GUNICORN_BIND": f"127.0.0.1:{port}",
@@ -204,6 +206,14 @@ def gunicorn_app(env: Mapping[str, str], log_path: Path, workers: int = 1,
                 raise AssertionError("gunicorn did not become ready:\n"
                                      + log_path.read_text()[-3000:])
             time.sleep(0.2)
+        yield base, server
+
+
+@contextmanager
+def gunicorn_app(env: Mapping[str, str], log_path: Path, workers: int = 1,
+                 port: int | None = None, timeout: float = 30) -> Iterator[str]:
+    """``gunicorn_process`` when only the base URL matters."""
+    with gunicorn_process(env, log_path, workers, port, timeout) as (base, _):
         yield base
 
 
