@@ -45,7 +45,7 @@ import threading
 import time
 import urllib.request
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -117,6 +117,7 @@ class WrkResult:
     requests: int
     non_2xx: int
     errors: int
+    latencies_ms: list[float] = field(default_factory=list, repr=False)  # run_clients only
 
 
 _UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
@@ -211,9 +212,11 @@ class HttpClient:
             connection.close()
 
 
-def run_clients(clients: list[Callable[[], int]], seconds: float, label: str) -> WrkResult:
+def run_clients(clients: list[Callable[[], int]], seconds: float, label: str,
+                after: WrkResult | None = None) -> WrkResult:
     """Call each client in its own thread, again and again for ``seconds``; each call makes
-    one request and returns its HTTP status (exceptions count as socket errors)."""
+    one request and returns its HTTP status (exceptions count as socket errors). With
+    ``after`` (an earlier result of the same label), the result covers both runs."""
     latencies: list[list[float]] = [[] for _ in clients]
     non_2xx = [0] * len(clients)
     errors = [0] * len(clients)
@@ -240,9 +243,13 @@ def run_clients(clients: list[Callable[[], int]], seconds: float, label: str) ->
         thread.join()
     elapsed = time.monotonic() - start
     every = [seconds * 1000 for per_client in latencies for seconds in per_client]
+    if after is not None:
+        every += after.latencies_ms
+        elapsed += after.requests / after.requests_per_second if after.requests else 0.0
     return WrkResult(label=label, requests_per_second=len(every) / elapsed,
                      p50_ms=percentile(every, 0.5), p99_ms=percentile(every, 0.99),
-                     requests=len(every), non_2xx=sum(non_2xx), errors=sum(errors))
+                     requests=len(every), non_2xx=sum(non_2xx) + (after.non_2xx if after else 0),
+                     errors=sum(errors) + (after.errors if after else 0), latencies_ms=every)
 
 
 def machine() -> str:

@@ -1,6 +1,6 @@
 """Benchmark: two gunicorn app servers against one, on one PostgreSQL database.
 
-    .venv/bin/python bench/servers.py [--seconds 8] [--clients 8] [--workers 1]
+    .venv/bin/python bench/servers.py [--seconds 4] [--rounds 3] [--clients 8] [--workers 1]
 
 Builds a throw-away PostgreSQL database (127.0.0.1:5432, user postgres;
 PROCTOR_BENCH_PG_URL to change) with a timed exam and ``--clients`` learners, serves the app
@@ -12,12 +12,15 @@ generator, one thread per learner (wrk cannot: each write depends on the one bef
 - status write: PUT stop, then PUT start, again and again (started <-> ready_to_submit,
   each a locked row, a status change and a history row).
 
-Then a second, identical server starts on the same database and the same load runs with
-every learner's requests alternating between the two. Prints requests/s, p50 and p99 of
-each and the two/one ratio. A sync worker serves one request at a time, so one server
-uses at most ``--workers`` cores and two at most twice that; PostgreSQL and the load
-generator share the same cores. About 4 x (seconds + 2) s plus start-up; everything
-started is stopped and the database dropped at the end, Ctrl-C included.
+A second, identical server runs on the same database; the same load then goes with every
+learner's requests alternating between the two. The one-server and two-server rounds
+alternate (``--rounds`` of each) so a change in the machine's load weighs on both. Prints
+requests/s, p50 and p99 of each, the two/one ratio, and the app servers' CPU time per
+request (from /proc: what a request costs whatever else runs). A sync worker serves one
+request at a time, so one server uses at most ``--workers`` cores and two at most twice
+that; PostgreSQL and the load generator share the same cores. About
+rounds x 2 x (2 x seconds + 1) s plus start-up; everything started is stopped and the
+database dropped at the end, Ctrl-C included.
 """
 
 from __future__ import annotations
@@ -119,27 +122,40 @@ class Learner:
         return status
 
 
+class Measured:
+    """Results of one configuration summed over rounds, with the app servers' CPU time."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.results: dict[str, WrkResult | None] = {"poll": None, "stop/start": None}
+        self.cpu: dict[str, float] = {"poll": 0.0, "stop/start": 0.0}
+
+    def cpu_ms_per_request(self, kind: str) -> float:
+        result = self.results[kind]
+        return 1000 * self.cpu[kind] / max(result.requests if result else 0, 1)
+
+
 def measure(learners: list[Learner], servers: list[tuple[str, int]], seconds: int,
-            label: str) -> list[tuple[WrkResult, float]]:
-    """Poll, then stop/start, for ``seconds`` each; with the app servers' CPU milliseconds
-    per request (gunicorn master and workers, from /proc)."""
+            into: Measured) -> None:
+    """One round: poll, then stop/start, for ``seconds`` each, counting the CPU time of
+    every app server (gunicorn master and workers, from /proc)."""
     for learner in learners:
         learner.use([base for base, _ in servers])
-    polls: list[Callable[[], int]] = [learner.poll for learner in learners]
-    writes: list[Callable[[], int]] = [learner.write for learner in learners]
-    run_clients(polls, 2, "warm-up")
-    results = []
-    for name, clients in (("poll", polls), ("stop/start", writes)):
+    clients: dict[str, list[Callable[[], int]]] = {
+        "poll": [learner.poll for learner in learners],
+        "stop/start": [learner.write for learner in learners]}
+    run_clients(clients["poll"], 1, "warm-up")
+    for kind, calls in clients.items():
         before = sum(cpu_seconds(pid) for _, pid in servers)
-        result = run_clients(clients, seconds, f"{name}, {label}")
-        used = sum(cpu_seconds(pid) for _, pid in servers) - before
-        results.append((result, 1000 * used / max(result.requests, 1)))
-    return results
+        into.results[kind] = run_clients(calls, seconds, f"{kind}, {into.label}",
+                                         after=into.results[kind])
+        into.cpu[kind] += sum(cpu_seconds(pid) for _, pid in servers) - before
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=int, default=8)
+    parser.add_argument("--seconds", type=int, default=4, help="per kind and round")
+    parser.add_argument("--rounds", type=int, default=3, help="one server, two, one, two ...")
     parser.add_argument("--clients", type=int, default=8, help="learners (load threads)")
     parser.add_argument("--workers", type=int, default=1, help="sync workers per server")
     args = parser.parse_args()
@@ -157,25 +173,28 @@ def main() -> None:
             # seconds at these rates and measure the restarts.
             GUNICORN_MAX_REQUESTS="0",
         )
-        first, first_process = stack.enter_context(
-            gunicorn_process(env, logs / "a.log", workers=args.workers))
-        servers = [(first, first_process.pid)]
-        learners = [Learner(first, number, exam_id) for number in range(args.clients)]
-        one = measure(learners, servers, args.seconds, "1 server")
-        second, second_process = stack.enter_context(
-            gunicorn_process(env, logs / "b.log", workers=args.workers))
-        servers.append((second, second_process.pid))
-        two = measure(learners, servers, args.seconds, "2 servers")
+        servers = []
+        for name in ("a", "b"):
+            base, master = stack.enter_context(
+                gunicorn_process(env, logs / f"{name}.log", workers=args.workers))
+            servers.append((base, master.pid))
+        learners = [Learner(servers[0][0], number, exam_id) for number in range(args.clients)]
+        one, two = Measured("1 server"), Measured("2 servers")
+        # Rounds alternate, so a change in the machine's load weighs on both alike.
+        for _ in range(args.rounds):
+            measure(learners, servers[:1], args.seconds, one)
+            measure(learners, servers, args.seconds, two)
         after = machine()
     print(f"machine after: {after}")
     print(f"\n{args.workers} sync worker(s) per server (cores used by the app: at most "
           f"{args.workers} with one server, {2 * args.workers} with two, of "
           f"{os.cpu_count()}; PostgreSQL and the load generator run on the same cores), "
-          f"{args.clients} learners, {args.seconds} s per row, PostgreSQL")
-    for kind in (0, 1):
-        print_results([one[kind][0], two[kind][0]], baseline=one[kind][0])
-    print("app servers' CPU per request (ms; independent of the machine's load): "
-          + ", ".join(f"{result.label} {cpu:.1f}" for result, cpu in (*one, *two)))
+          f"{args.clients} learners, {args.rounds} x {args.seconds} s per row, PostgreSQL")
+    for kind in ("poll", "stop/start"):
+        print_results([one.results[kind], two.results[kind]], baseline=one.results[kind])
+    print("app servers' CPU time per request, ms (what the app costs, whatever the load): "
+          + ", ".join(f"{kind} {measured.cpu_ms_per_request(kind):.1f} with {measured.label}"
+                      for measured in (one, two) for kind in ("poll", "stop/start")))
 
 
 if __name__ == "__main__":
