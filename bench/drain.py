@@ -3,7 +3,8 @@
     .venv/bin/python bench/drain.py [--rows 10000] [--workers 2] [--rabbitmq] [--batch 300]
 
 Starts the fake REST provider (its own process), a loopback SMTP sink (in this process),
-``--workers`` Celery workers (``flask proctor worker --concurrency 1``, one process each)
+``--workers`` Celery workers (``celery -A proctor_web.tasks.celery_app worker -n NAME
+--concurrency 1``, one process each, as ``flask proctor worker`` cannot name its node)
 over Redis at 127.0.0.1:6379 (RabbitMQ at 127.0.0.1:5672 with --rabbitmq) and builds a
 throw-away PostgreSQL database (127.0.0.1:5432, user postgres; PROCTOR_BENCH_PG_URL to
 change). Each simulated attempt is registered at the provider and then gets three outbox
@@ -219,7 +220,8 @@ def main() -> None:
                                  for key, value in config.items()})
         env["PROCTOR_LOG_LEVEL"] = "INFO"  # as in production: a line per delivery
         for number in range(args.workers):
-            stack.enter_context(celery_worker(env, logs / f"worker{number}.log", concurrency=1))
+            stack.enter_context(celery_worker(env, logs / f"worker{number}.log", concurrency=1,
+                                              node_name=f"bench{number}-{queue}@%h"))
         began = time.time()
         committed = write_and_enqueue(app, exam, externals, args.rows, args.batch)
         written = time.time()
@@ -266,14 +268,15 @@ def report(args: argparse.Namespace, broker: str, counts: dict, committed: dict,
                           ("emails", delays["email"]), ("all", every)):
         print(f"{label:<26} {percentile(values, 0.5):>8.2f} {percentile(values, 0.99):>8.2f} "
               f"{max(values, default=0):>8.2f}")
-    submitted = sum(1 for external in externals
+    stopped = len(committed) // 3  # attempts that got all three rows, "stop" last
+    submitted = sum(1 for external in externals[:stopped]
                     if state["attempts"].get(external, {}).get("status") == "submitted")
     recipients = [message["To"] for message in inbox.messages]
     print(f"tasks retried (an event held back behind its attempt's earlier one, or a row "
           f"another worker held): {retries}")
     print(f"checks: {len(inbox.messages)} emails at the sink for {len(delays['email'])} sent "
           f"({len(recipients) - len(set(recipients))} duplicates); {submitted} of "
-          f"{len(externals)} attempts 'submitted' at the provider")
+          f"{stopped} attempts with a stop event 'submitted' at the provider")
 
 
 if __name__ == "__main__":
