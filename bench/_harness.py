@@ -296,13 +296,17 @@ def celery_queue(broker_url: str, queue_name: str) -> Iterator[str]:
     try:
         yield queue_name
     finally:
-        from kombu import Connection
+        from kombu import Connection, Exchange, Queue
 
         try:
             with Connection(broker_url, connect_timeout=3) as connection:
-                channel = connection.default_channel
-                channel.queue_purge(queue_name)
-                channel.queue_delete(queue_name)
+                # Declared as Celery declares it, so the Redis transport knows the binding
+                # and deletes it with the queue.
+                queue = Queue(queue_name, Exchange(queue_name, type="direct"),
+                              routing_key=queue_name, channel=connection.default_channel)
+                queue.declare()
+                queue.purge()
+                queue.delete()
         except Exception as error:  # the run's figures matter more than this clean-up
             print(f"note: could not delete broker queue {queue_name}: {error}", file=sys.stderr)
 

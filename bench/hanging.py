@@ -7,7 +7,8 @@ One gunicorn server with ONE sync worker (the shipped gunicorn.conf.py) on a thr
 PostgreSQL database (127.0.0.1:5432, user postgres; PROCTOR_BENCH_PG_URL to change), the
 fake REST provider (its own process) and a loopback SMTP sink. For each background mode
 (the embedded thread; Celery over Redis at 127.0.0.1:6379 when it answers, with one worker
-process; Celery over RabbitMQ with --rabbitmq) and each condition:
+of concurrency 2 beside the server; Celery over RabbitMQ with --rabbitmq) and each
+condition:
 
 - healthy: the app talks to the provider and the SMTP sink directly;
 - hanging: it talks to gates that accept the connection and never answer (until the end).
@@ -15,7 +16,9 @@ process; Celery over RabbitMQ with --rabbitmq) and each condition:
 ``--learners`` learners, each with a proctored attempt ready to start, sign in (not timed)
 and then, timed through the real HTTP API: PUT start, PUT submit (the round trip), and the
 next request the worker serves (GET the attempt, the timer poll). Prints medians and
-maxima and the hanging/healthy ratios; about 20 s per mode. Everything started is
+maxima, the hanging/healthy ratios, and how many connections the gates held (with one
+background thread the email waits behind the hanging provider call, so the SMTP gate may
+hold none). About 30 s per mode. Everything started is
 stopped and the database dropped at the end, Ctrl-C included.
 """
 
