@@ -272,8 +272,13 @@ def report(args: argparse.Namespace, broker: str, counts: dict, committed: dict,
     submitted = sum(1 for external in externals[:stopped]
                     if state["attempts"].get(external, {}).get("status") == "submitted")
     recipients = [message["To"] for message in inbox.messages]
-    print(f"tasks retried (an event held back behind its attempt's earlier one, or a row "
-          f"another worker held): {retries}")
+    pending = sum(kinds.get("pending", 0) for kinds in counts.values())
+    if pending:
+        print(f"{pending} rows still pending when the wait ended (--timeout {args.timeout:.0f} s):"
+              " not in the figures")
+    print(f"tasks retried (the row could not be claimed: an earlier event of its attempt "
+          f"pending, rows locked by the other worker's claim, or 500 older events "
+          f"pending): {retries}")
     print(f"checks: {len(inbox.messages)} emails at the sink for {len(delays['email'])} sent "
           f"({len(recipients) - len(set(recipients))} duplicates); {submitted} of "
           f"{stopped} attempts with a stop event 'submitted' at the provider")
