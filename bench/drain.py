@@ -39,7 +39,13 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._harness import celery_queue, machine, migrate_quietly, percentile  # noqa: E402
+from bench._harness import (  # noqa: E402
+    celery_queue,
+    machine,
+    migrate_quietly,
+    percentile,
+    stop_on_sigterm,
+)
 from proctor_web.testing.loopback import (  # noqa: E402
     PG_ADMIN_URL,
     Inbox,
@@ -187,6 +193,7 @@ def main() -> None:
     parser.add_argument("--rabbitmq", action="store_true", help="RabbitMQ instead of Redis")
     parser.add_argument("--timeout", type=float, default=900, help="give up after (s)")
     args = parser.parse_args()
+    stop_on_sigterm()
 
     broker = BROKERS["rabbitmq" if args.rabbitmq else "redis"]
     if not args.rabbitmq and not reachable("127.0.0.1", 6379):

@@ -38,7 +38,14 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._harness import celery_queue, machine, median, migrate_quietly, sign_in  # noqa: E402
+from bench._harness import (  # noqa: E402
+    celery_queue,
+    machine,
+    median,
+    migrate_quietly,
+    sign_in,
+    stop_on_sigterm,
+)
 from proctor_web.testing.loopback import (  # noqa: E402
     PG_ADMIN_URL,
     Gate,
@@ -181,6 +188,7 @@ def main() -> None:
     parser.add_argument("--rabbitmq", action="store_true", help="also Celery over RabbitMQ")
     parser.add_argument("--no-celery", action="store_true", help="the embedded thread only")
     args = parser.parse_args()
+    stop_on_sigterm()
 
     modes = ["thread"]
     if not args.no_celery:

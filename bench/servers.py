@@ -46,6 +46,7 @@ from bench._harness import (  # noqa: E402
     print_results,
     run_clients,
     sign_in,
+    stop_on_sigterm,
 )
 from proctor_web.testing.loopback import (  # noqa: E402
     PG_ADMIN_URL,
@@ -159,6 +160,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=8, help="learners (load threads)")
     parser.add_argument("--workers", type=int, default=1, help="sync workers per server")
     args = parser.parse_args()
+    stop_on_sigterm()
 
     admin = os.environ.get("PROCTOR_BENCH_PG_URL", PG_ADMIN_URL)
     print(f"machine: {machine()}")
