@@ -24,9 +24,6 @@ import os
 import re
 import sys
 import time
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -38,6 +35,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench._harness import gunicorn_server, print_results, run_wrk  # noqa: E402
 from proctor_web.config import DEFAULTS  # noqa: E402
+from proctor_web.testing.loopback import scratch_postgres  # noqa: E402
 
 PG_ADMIN = os.environ.get("PROCTOR_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 BIG = "course-v1:BenchX+BIG+2026"
@@ -46,18 +44,6 @@ PASSWORD = "bench-password"
 USER_AGENT = "proctor-bench/1"  # the same for sign-in and wrk: sessions are bound to it
 STATUSES = ("created", "started", "submitted", "verified", "error", "rejected",
             "second_review_required")
-
-
-@contextmanager
-def database() -> Iterator[str]:
-    name = f"proctor_bench_dash_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def app_config(url: str) -> dict[str, object]:
@@ -189,7 +175,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=max(2, (os.cpu_count() or 2)))
     args = parser.parse_args()
 
-    with database() as url:
+    with scratch_postgres("proctor_bench_dash", PG_ADMIN) as url:
         started = time.monotonic()
         ids = populate(url, args.attempts)
         print(f"populated {args.attempts:,} + 100 attempts in {time.monotonic() - started:.1f}s")

@@ -9,7 +9,6 @@ Under ``CI=true`` an unreachable PostgreSQL fails the run instead of skipping it
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -25,6 +24,7 @@ from sqlalchemy.orm import scoped_session, sessionmaker
 from proctor_web import create_app
 from proctor_web.extensions import db
 from proctor_web.models import User
+from proctor_web.testing.loopback import scratch_postgres
 
 PG_ADMIN_URL = os.environ.get("PROCTOR_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
@@ -68,23 +68,6 @@ def postgres_available() -> bool:
         return False
 
 
-def make_pg_database(prefix: str) -> str:
-    name = f"{prefix}_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    with _pg_admin_connect() as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return name
-
-
-def drop_pg_database(name: str) -> None:
-    with _pg_admin_connect() as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def pg_url(name: str) -> str:
-    base = PG_ADMIN_URL.rsplit("/", 1)[0]
-    return f"{base}/{name}"
-
-
 @contextmanager
 def scratch_database(
     db_backend: str, directory: Path, prefix: str, postgres_available: bool
@@ -95,11 +78,8 @@ def scratch_database(
         return
     if not postgres_available:
         pytest.skip("PostgreSQL at 127.0.0.1:5432 is not reachable (set CI=true to fail instead)")
-    name = make_pg_database(prefix)
-    try:
-        yield pg_url(name)
-    finally:
-        drop_pg_database(name)
+    with scratch_postgres(prefix, PG_ADMIN_URL) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

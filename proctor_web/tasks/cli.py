@@ -61,8 +61,11 @@ def outbox_command(retry_ref: str | None, retry_all_dead: bool) -> None:
 @click.option("--beat", is_flag=True, help="Also run beat (the sweep every minute) in it.")
 @click.option("--concurrency", default=2, show_default=True, type=int)
 @click.option("--loglevel", default="INFO", show_default=True)
+@click.option("--hostname", "-n", default=None,
+              help="The worker's node name (e.g. worker2@%h): needed for a second worker on "
+                   "one host with RabbitMQ, which refuses two nodes of the same name.")
 @with_appcontext
-def worker_command(beat: bool, concurrency: int, loglevel: str) -> None:
+def worker_command(beat: bool, concurrency: int, loglevel: str, hostname: str | None) -> None:
     """Run a Celery worker for background work (needs PROCTOR_CELERY_BROKER_URL)."""
     from proctor_web.tasks.celery_app import get_celery
 
@@ -73,4 +76,6 @@ def worker_command(beat: bool, concurrency: int, loglevel: str) -> None:
     argv = ["worker", f"--loglevel={loglevel}", f"--concurrency={concurrency}"]
     if beat:
         argv.append("--beat")
+    if hostname:
+        argv.append(f"--hostname={hostname}")
     get_celery(current_app._get_current_object()).worker_main(argv)  # type: ignore[attr-defined]

@@ -8,20 +8,15 @@ status emails go to a real SMTP server on loopback.
 from __future__ import annotations
 
 import email
-import os
-import queue
 import socket
 import sqlite3
-import subprocess
-import sys
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import closing
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 import requests
@@ -45,48 +40,18 @@ from proctor_web.services import (
 )
 from proctor_web.services.attempts import Action, Actor
 from proctor_web.services.obscured_ids import obscured_user_id
+from proctor_web.testing.loopback import fake_provider, wait_for
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 PROVIDER_CLIENT_SECRET = "fake-client-secret-0123456789-0123456789"
 LMS_CLIENT_SECRET = "fake-provider-secret-0123456789-0123"
 COURSE = "course-v1:FakeX+E2E+2026"
-T = TypeVar("T")
-
-
-def wait_for(check: Callable[[], T | None], timeout: float = 15.0) -> T:
-    """Poll until ``check`` gives something truthy; fail (not hang) after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        time.sleep(0.05)
 
 
 @pytest.fixture(scope="module")
 def provider_url() -> Iterator[str]:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
-        [str(REPO_ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])}
-    command = [
-        sys.executable, "-m", "proctor_web.testing.fake_provider", "--port", "0",
-        "--client-secret", PROVIDER_CLIENT_SECRET, "--lms-client-secret", LMS_CLIENT_SECRET,
-        "--ready-delay", "0.05", "--review-delay", "0.05",
-    ]
-    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                          text=True, env=env) as process:
-        try:
-            lines: queue.Queue[str] = queue.Queue()
-            stdout = process.stdout
-            assert stdout is not None
-            threading.Thread(target=lambda: lines.put(stdout.readline()), daemon=True).start()
-            banner = lines.get(timeout=15)
-            assert banner.startswith("Fake proctoring provider listening on"), banner
-            yield banner.rsplit(" ", 1)[1].strip()
-        finally:
-            process.terminate()
-            process.wait(timeout=10)
+    with fake_provider(PROVIDER_CLIENT_SECRET, LMS_CLIENT_SECRET,
+                       ["--ready-delay", "0.05", "--review-delay", "0.05"]) as port:
+        yield f"http://127.0.0.1:{port}"
 
 
 def end_read() -> None:

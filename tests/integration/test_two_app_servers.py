@@ -10,16 +10,9 @@ across servers, because nothing a request needs lives in one server's memory.
 from __future__ import annotations
 
 import json
-import os
 import re
-import signal
-import socket
-import subprocess
-import sys
-import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack, contextmanager
+from contextlib import AbstractContextManager, ExitStack
 from pathlib import Path
 
 import pytest
@@ -32,9 +25,9 @@ from proctor_web import create_app
 from proctor_web.extensions import db
 from proctor_web.models import Attempt, AttemptHistory, utcnow
 from proctor_web.services import courses, exams
+from proctor_web.testing.loopback import app_environment, gunicorn_app
 from tests.conftest import TEST_BACKENDS, app_config, scratch_database
 
-ROOT = Path(__file__).resolve().parents[2]
 COURSE = "course-v1:ScaleX+TWO+2026"
 LEARNERS = 6
 PASSWORD = "two-servers-pass-0123"
@@ -45,50 +38,14 @@ POLLS = 4
 pytestmark = pytest.mark.postgresql_only
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@contextmanager
-def gunicorn(database_url: str, tmp_path: Path, name: str) -> Iterator[str]:
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PROCTOR_", "PROMETHEUS_"))}
-    env.update({
-        "PYTHONPATH": str(ROOT), "GUNICORN_BIND": f"127.0.0.1:{port}", "GUNICORN_WORKERS": "2",
-        "PROCTOR_SECRET_KEY": SECRET_KEY, "PROCTOR_DATABASE_URL": database_url,
-        "PROCTOR_BACKENDS": json.dumps(TEST_BACKENDS),
-        "PROCTOR_SESSION_COOKIE_SECURE": "false",  # plain http on loopback
-        "PROCTOR_SITE_URL": f"http://127.0.0.1:{port}",
-        "PROCTOR_LOG_FORMAT": "json",
-    })
-    log = (tmp_path / f"{name}.log").open("w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if requests.get(base + "/readyz", timeout=2).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError(f"{name} did not become ready:\n"
-                                     + (tmp_path / f"{name}.log").read_text()[-3000:])
-            time.sleep(0.2)
-        yield base
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
+def gunicorn(database_url: str, tmp_path: Path, name: str) -> AbstractContextManager[str]:
+    env = app_environment(
+        PROCTOR_SECRET_KEY=SECRET_KEY, PROCTOR_DATABASE_URL=database_url,
+        PROCTOR_BACKENDS=json.dumps(TEST_BACKENDS),
+        PROCTOR_SESSION_COOKIE_SECURE="false",  # plain http on loopback
+        PROCTOR_LOG_FORMAT="json",
+    )
+    return gunicorn_app(env, tmp_path / f"{name}.log", workers=2)
 
 
 @pytest.fixture

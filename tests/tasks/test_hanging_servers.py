@@ -8,21 +8,15 @@ worker process (started here, stopped at the end) over Redis and over RabbitMQ.
 from __future__ import annotations
 
 import json
-import os
 import re
-import signal
-import subprocess
-import sys
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
-from aiosmtpd.controller import Controller
 from flask_migrate import upgrade
 from sqlalchemy import select
 
@@ -31,11 +25,18 @@ from proctor_web.extensions import db
 from proctor_web.models import EmailMessage, ProviderEvent, utcnow
 from proctor_web.services import attempts, courses, exams, registration
 from proctor_web.services.attempts import Actor
+from proctor_web.testing.loopback import (
+    Gate,
+    Inbox,
+    app_environment,
+    celery_worker,
+    gunicorn_app,
+    smtp_server,
+    wait_for,
+)
 from tests.conftest import app_config, scratch_database
 from tests.tasks.conftest import PROVIDER_SECRET
-from tests.tasks.helpers import Gate, Inbox, free_port, wait_for
 
-ROOT = Path(__file__).resolve().parents[2]
 COURSE = "course-v1:HangX+BG+2026"
 PASSWORD = "hanging-learner-pass-0123"
 API = "/api/edx_proctoring/v1/proctored_exam"
@@ -49,50 +50,15 @@ def _backends(port: int) -> dict[str, Any]:
                      "client_secret": PROVIDER_SECRET, "timeout_seconds": 20}}
 
 
-@contextmanager
-def _process(command: list[str], env: dict[str, str], log_path: Path) -> Iterator[subprocess.Popen]:
-    with log_path.open("w") as log:
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log,
-                                   stderr=subprocess.STDOUT)
-        try:
-            yield process
-        finally:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-
-
-def _wait_ready(base: str, process: subprocess.Popen, log_path: Path) -> None:
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if requests.get(base + "/readyz", timeout=2).status_code == 200:
-                return
-        except requests.ConnectionError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            raise AssertionError("gunicorn did not become ready:\n" + log_path.read_text()[-3000:])
-        time.sleep(0.2)
-
-
 @pytest.mark.parametrize("mode", ["thread", "redis", "rabbitmq"])
 def test_hanging_smtp_and_provider_do_not_hold_the_worker(
         mode, provider_port, db_backend, postgres_available, tmp_path):
     requests.post(f"http://127.0.0.1:{provider_port}/_control/reset", json={}, timeout=10)
     inbox = Inbox()
-    smtp = Controller(inbox, hostname="127.0.0.1", port=free_port(), ready_timeout=5)
-    smtp.start()
-    smtp_gate, provider_gate = Gate(smtp.port), Gate(provider_port)
-    try:
-        with scratch_database(db_backend, tmp_path, "proctor_hang", postgres_available) as url:
-            _run(mode, url, tmp_path, provider_port, inbox, smtp_gate, provider_gate)
-    finally:
-        smtp_gate.close()
-        provider_gate.close()
-        smtp.stop()
+    with (smtp_server(inbox) as smtp_port, Gate(smtp_port) as smtp_gate,
+          Gate(provider_port) as provider_gate,
+          scratch_database(db_backend, tmp_path, "proctor_hang", postgres_available) as url):
+        _run(mode, url, tmp_path, provider_port, inbox, smtp_gate, provider_gate)
 
 
 def _run(mode: str, url: str, tmp_path: Path, provider_port: int, inbox: Inbox,
@@ -121,86 +87,70 @@ def _run(mode: str, url: str, tmp_path: Path, provider_port: int, inbox: Inbox,
         db.session.remove()
         db.engine.dispose()
 
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PROCTOR_", "PROMETHEUS_"))}
-    env.update({
-        "PYTHONPATH": str(ROOT), "GUNICORN_BIND": f"127.0.0.1:{port}", "GUNICORN_WORKERS": "1",
-        "PROCTOR_SECRET_KEY": "hanging-servers-secret-key-0123456789",
-        "PROCTOR_DATABASE_URL": url, "PROCTOR_SITE_URL": base,
-        "PROCTOR_BACKENDS": json.dumps(_backends(provider_gate.port)),
-        "PROCTOR_SESSION_COOKIE_SECURE": "false",
-        "PROCTOR_MAIL_SERVER": "127.0.0.1", "PROCTOR_MAIL_PORT": str(smtp_gate.port),
-        "PROCTOR_MAIL_TIMEOUT_SECONDS": "30", "PROCTOR_LOG_FORMAT": "text",
-    })
-    worker = None
+    env = app_environment(
+        PROCTOR_SECRET_KEY="hanging-servers-secret-key-0123456789",
+        PROCTOR_DATABASE_URL=url,
+        PROCTOR_BACKENDS=json.dumps(_backends(provider_gate.port)),
+        PROCTOR_SESSION_COOKIE_SECURE="false",
+        PROCTOR_MAIL_SERVER="127.0.0.1", PROCTOR_MAIL_PORT=str(smtp_gate.port),
+        PROCTOR_MAIL_TIMEOUT_SECONDS="30", PROCTOR_LOG_FORMAT="text",
+    )
     if mode != "thread":
         env["PROCTOR_CELERY_BROKER_URL"] = BROKERS[mode]
         env["PROCTOR_CELERY_QUEUE"] = f"proctor-test-{uuid.uuid4().hex[:8]}"
-    with _process([sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
-                  env, tmp_path / "gunicorn.log") as server:
-        _wait_ready(base, server, tmp_path / "gunicorn.log")
+    with ExitStack() as stack:
+        base = stack.enter_context(gunicorn_app(env, tmp_path / "gunicorn.log", workers=1))
         if mode != "thread":
-            worker_log = tmp_path / "worker.log"
-            worker = _process([sys.executable, "-m", "flask", "--app", "proctor_web", "proctor",
-                               "worker", "--concurrency", "1"], env, worker_log)
-            worker_process = worker.__enter__()
-            wait_for(lambda: "ready." in worker_log.read_text()
-                     or worker_process.poll() is not None, timeout=60)
-            assert worker_process.poll() is None, worker_log.read_text()[-3000:]
-        try:
-            browser = requests.Session()
-            login = browser.get(base + "/login", timeout=10)
-            csrf = re.search(r'name="csrf_token" value="([^"]+)"', login.text)[1]
-            signed_in = browser.post(base + "/login", timeout=10, allow_redirects=False, data={
-                "username": "hana", "password": PASSWORD, "csrf_token": csrf})
-            assert signed_in.status_code == 302, signed_in.text[:500]
-            write = {"X-CSRFToken": browser.get(base + "/csrf/api/v1/token",
-                                                timeout=10).json()["csrfToken"]}
-            timings = {}
-            for name, method, body in (("start", "PUT", {"action": "start"}),
-                                       ("submit", "PUT", {"action": "submit"}),
-                                       ("next poll", "GET", None)):
-                started = time.monotonic()
-                answer = browser.request(method, f"{base}{API}/attempt/{attempt_id}",
-                                         json=body, headers=write, timeout=30)
-                timings[name] = time.monotonic() - started
-                assert answer.status_code == 200, answer.text
-            assert answer.json()["attempt_status"] == "submitted"
-            # Background work is stuck in the hanging provider (one thread, or a worker of
-            # concurrency 1: the email waits behind it) ...
-            wait_for(lambda: provider_gate.held >= 1)
-            time.sleep(1)
-            assert all(seconds < 1.0 for seconds in timings.values()), timings
-            assert inbox.messages == []
-            # ... and everything arrives once they answer again.
-            smtp_gate.open()
-            provider_gate.open()
-            wait_for(lambda: len(inbox.messages) == 1, timeout=60)
-            state = lambda: requests.get(  # noqa: E731
-                f"http://127.0.0.1:{provider_port}/_control/state", timeout=10).json()
-            wait_for(lambda: state()["attempts"][external_id]["status"] == "submitted",
-                     timeout=60)
-            check = create_app(app_config(url))
-            with check.app_context():
-                def settled() -> bool:
-                    statuses = db.session.execute(
-                        select(ProviderEvent.status)).scalars().all()
-                    db.session.rollback()
-                    return statuses and set(statuses) == {"delivered"}
+            stack.enter_context(celery_worker(env, tmp_path / "worker.log", concurrency=1))
+        browser = requests.Session()
+        login = browser.get(base + "/login", timeout=10)
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', login.text)[1]
+        signed_in = browser.post(base + "/login", timeout=10, allow_redirects=False, data={
+            "username": "hana", "password": PASSWORD, "csrf_token": csrf})
+        assert signed_in.status_code == 302, signed_in.text[:500]
+        write = {"X-CSRFToken": browser.get(base + "/csrf/api/v1/token",
+                                            timeout=10).json()["csrfToken"]}
+        timings = {}
+        for name, method, body in (("start", "PUT", {"action": "start"}),
+                                   ("submit", "PUT", {"action": "submit"}),
+                                   ("next poll", "GET", None)):
+            started = time.monotonic()
+            answer = browser.request(method, f"{base}{API}/attempt/{attempt_id}",
+                                     json=body, headers=write, timeout=30)
+            timings[name] = time.monotonic() - started
+            assert answer.status_code == 200, answer.text
+        assert answer.json()["attempt_status"] == "submitted"
+        # Background work is stuck in the hanging provider (one thread, or a worker of
+        # concurrency 1: the email waits behind it) ...
+        wait_for(lambda: provider_gate.held >= 1)
+        time.sleep(1)
+        assert all(seconds < 1.0 for seconds in timings.values()), timings
+        assert inbox.messages == []
+        # ... and everything arrives once they answer again.
+        smtp_gate.open()
+        provider_gate.open()
+        wait_for(lambda: len(inbox.messages) == 1, timeout=60)
+        state = lambda: requests.get(  # noqa: E731
+            f"http://127.0.0.1:{provider_port}/_control/state", timeout=10).json()
+        wait_for(lambda: state()["attempts"][external_id]["status"] == "submitted",
+                 timeout=60)
+        check = create_app(app_config(url))
+        with check.app_context():
+            def settled() -> bool:
+                statuses = db.session.execute(
+                    select(ProviderEvent.status)).scalars().all()
+                db.session.rollback()
+                return statuses and set(statuses) == {"delivered"}
 
-                wait_for(settled, timeout=60)
-                events = db.session.execute(
-                    select(ProviderEvent.kind, ProviderEvent.tries)
-                    .order_by(ProviderEvent.id)).all()
-                assert [tuple(e) for e in events] == [("start", 1), ("stop", 1)]
-                emails = db.session.execute(select(EmailMessage.status,
-                                                   EmailMessage.tries)).all()
-                assert [tuple(e) for e in emails] == [("delivered", 1)]
-                db.session.remove()
-                db.engine.dispose()
-            assert len(inbox.messages) == 1
-            print(f"{mode}: {timings}")
-        finally:
-            if worker is not None:
-                worker.__exit__(None, None, None)
+            wait_for(settled, timeout=60)
+            events = db.session.execute(
+                select(ProviderEvent.kind, ProviderEvent.tries)
+                .order_by(ProviderEvent.id)).all()
+            assert [tuple(e) for e in events] == [("start", 1), ("stop", 1)]
+            emails = db.session.execute(select(EmailMessage.status,
+                                               EmailMessage.tries)).all()
+            assert [tuple(e) for e in emails] == [("delivered", 1)]
+            db.session.remove()
+            db.engine.dispose()
+        assert len(inbox.messages) == 1
+        print(f"{mode}: {timings}")
