@@ -36,8 +36,8 @@ from email.utils import make_msgid
 from typing import Any
 
 from flask import Flask, current_app, g, has_request_context
-from sqlalchemy import event, select
-from sqlalchemy.orm import Session
+from sqlalchemy import event, exists, select
+from sqlalchemy.orm import Session, aliased
 
 from proctor_web.backends.base import ProctoringBackend, ProviderUnavailable
 from proctor_web.database import immediate_transactions
@@ -117,6 +117,19 @@ def claim_events(now: datetime, ids: Iterable[int] | None = None,
         .with_for_update(skip_locked=True)
     )
     wanted = set(ids) if ids is not None else None
+    if wanted is not None:
+        # The asked-for rows themselves, whatever the backlog of other attempts' events (a
+        # task must never depend on being among the oldest ``limit``), each unless an
+        # earlier event of its attempt that is not in this batch still waits.
+        earlier = aliased(ProviderEvent)
+        held_back = exists().where(
+            earlier.backend == ProviderEvent.backend,
+            earlier.attempt_external_id == ProviderEvent.attempt_external_id,
+            earlier.id < ProviderEvent.id,
+            earlier.status == DeliveryStatus.PENDING.value,
+            earlier.id.not_in(wanted) | (earlier.next_attempt_at > now),
+        )
+        query = query.where(ProviderEvent.id.in_(wanted), ~held_back)
     blocked: set[tuple[str, str]] = set()
     claims: list[EventClaim] = []
     for row in db.session.execute(query).scalars().all():

@@ -3,13 +3,10 @@
 Found by bench/drain.py (README, Benchmarks, Queue drain): ``outbox.claim_events`` reads the
 oldest 500 pending events and only then keeps the ids its task asked for, so a task whose
 row has more than 500 older pending events (of other attempts) cannot claim it and is
-retried with backoff. Marked xfail (strict) until the claim looks up the asked-for rows
-themselves: the fix turns it into a failure that asks for the marker's removal.
+retried with backoff. The claim now looks the asked-for rows up themselves.
 """
 
 from __future__ import annotations
-
-import pytest
 
 from proctor_web import create_app
 from proctor_web.extensions import db
@@ -20,8 +17,6 @@ from tests.conftest import app_config, scratch_database
 OLDER = 500
 
 
-@pytest.mark.xfail(strict=True, reason="claim_events limits to the oldest 500 pending events "
-                                       "before it filters by the ids asked for")
 def test_a_task_delivers_its_event_behind_more_than_500_older_pending_events(
         db_backend, postgres_available, tmp_path):
     with scratch_database(db_backend, tmp_path, "proctor_backlog", postgres_available) as url:
