@@ -17,8 +17,16 @@ from proctor_web.blueprints.api import bp
 from proctor_web.errors import BadRequest, NotFound, PermissionDenied, ProctorError
 from proctor_web.extensions import db
 from proctor_web.models import Allowance, Attempt, Exam, User, utcnow
-from proctor_web.services import allowances, courses, exams, instructor, removal
+from proctor_web.services import allowances, courses, exams, removal
 from proctor_web.services.attempts import Actor, remove_attempt
+from proctor_web.services.dashboard import (
+    access,
+    allowance_groups,
+    attempt_list,
+    onboarding_list,
+    paging,
+    staff_actions,
+)
 from proctor_web.services.learner import exam_fields, iso
 from proctor_web.services.validation import parse_int
 
@@ -88,7 +96,7 @@ def _payload() -> Mapping[str, Any]:
 
 
 def _require_manager(course_id: str) -> None:
-    if not instructor.course_access(current_user, course_id).can_manage:
+    if not access.course_access(current_user, course_id).can_manage:
         raise PermissionDenied(_("You must be course staff to do this."))
 
 
@@ -137,7 +145,7 @@ def exam_update() -> Response:
 
 
 def _require_member(course_id: str) -> None:
-    if not instructor.is_member(current_user, course_id):
+    if not access.is_member(current_user, course_id):
         raise PermissionDenied(_("You are not enrolled in this course."))
 
 
@@ -160,7 +168,7 @@ def exam_get_by_content(course_id: str, content_id: str) -> Response:
 @bp.get(f"{PE}/exam/course_id/<course_id>")
 @login_required
 def exam_list(course_id: str) -> Response:
-    instructor.course_access(current_user, course_id)  # 404 for an unknown course
+    access.course_access(current_user, course_id)  # 404 for an unknown course
     _require_member(course_id)
     return jsonify([exam_fields(e) for e in exams.course_exams(course_id, active_only=True)])
 
@@ -189,10 +197,10 @@ def exam_registration(course_id: str) -> Response:
 
 def _grouped(course_id: str, search: str) -> Response:
     _require_manager(course_id)
-    filters = instructor.AttemptFilters(
-        search=search.strip()[:254], page=instructor.parse_page(request.args.get("page"))
+    filters = attempt_list.AttemptFilters(
+        search=search.strip()[:254], page=paging.parse_page(request.args.get("page"))
     )
-    page = instructor.list_attempts(course_id, filters)
+    page = attempt_list.list_attempts(course_id, filters)
     results = []
     for row in page.rows:
         item = attempt_json(row.attempt)
@@ -259,9 +267,9 @@ def reset_attempts(exam_id: int, user_id: int) -> Response:
     user = db.session.get(User, user_id)
     if user is None:
         raise NotFound(_("User %(id)s does not exist.", id=user_id))
-    confirmed = _confirm_removal_with_provider(instructor.attempts_to_reset(exam, user))
-    instructor.reset_attempts(exam, user, current_user, utcnow(),
-                              provider_confirmed=confirmed)
+    confirmed = _confirm_removal_with_provider(staff_actions.attempts_to_reset(exam, user))
+    staff_actions.reset_attempts(exam, user, current_user, utcnow(),
+                                 provider_confirmed=confirmed)
     db.session.commit()
     return jsonify({})
 
@@ -282,7 +290,7 @@ def allowance_grouped(course_id: str) -> Response:
     _require_manager(course_id)
     return jsonify({
         group.user.username: [allowance_json(a) for a in group.allowances]
-        for group in instructor.grouped_allowances(course_id)
+        for group in allowance_groups.grouped_allowances(course_id)
     })
 
 
@@ -364,11 +372,11 @@ def bulk_allowance_course(course_id: str) -> tuple[Response, int]:
 @login_required
 def onboarding_course(course_id: str) -> Response:
     _require_manager(course_id)
-    filters = instructor.parse_onboarding_filters(
+    filters = onboarding_list.parse_onboarding_filters(
         request.args.get("text_search"), request.args.getlist("statuses"),
         request.args.get("page"),
     )
-    page = instructor.onboarding_page(course_id, filters, utcnow())
+    page = onboarding_list.onboarding_page(course_id, filters, utcnow())
     if not page.has_onboarding_exam:
         raise NotFound(_("This course has no onboarding exam."))
 
