@@ -46,17 +46,19 @@ def user_json(user: User) -> dict[str, Any]:
     return {"id": user.id, "username": user.username, "email": user.email}
 
 
-def attempt_json(attempt: Attempt) -> dict[str, Any]:
+def attempt_json(attempt: Attempt, exam: dict[str, Any] | None = None,
+                 user: dict[str, Any] | None = None) -> dict[str, Any]:
+    """``exam`` and ``user``: their JSON when the caller already built it."""
     return {
         "id": attempt.id,
         "created": iso(attempt.created),
         "modified": iso(attempt.modified),
-        "user": user_json(attempt.user),
+        "user": user if user is not None else user_json(attempt.user),
         "started_at": iso(attempt.started_at),
         "completed_at": iso(attempt.completed_at),
         "external_id": attempt.external_id,
         "status": attempt.status,
-        "proctored_exam": exam_fields(attempt.exam),
+        "proctored_exam": exam if exam is not None else exam_fields(attempt.exam),
         "allowed_time_limit_mins": attempt.allowed_time_limit_mins,
         "attempt_code": attempt.attempt_code,
         "is_sample_attempt": attempt.is_sample_attempt,
@@ -201,12 +203,22 @@ def _grouped(course_id: str, search: str) -> Response:
         search=search.strip()[:254], page=paging.parse_page(request.args.get("page"))
     )
     page = attempt_list.list_attempts(course_id, filters)
+    # A page holds a few exams and learners: each one's JSON is built once.
+    exam_json: dict[int, dict[str, Any]] = {}
+    learner_json: dict[int, dict[str, Any]] = {}
+
+    def json_of(attempt: Attempt) -> dict[str, Any]:
+        if attempt.exam_id not in exam_json:
+            exam_json[attempt.exam_id] = exam_fields(attempt.exam)
+        if attempt.user_id not in learner_json:
+            learner_json[attempt.user_id] = user_json(attempt.user)
+        return attempt_json(attempt, exam_json[attempt.exam_id], learner_json[attempt.user_id])
+
     results = []
     for row in page.rows:
-        item = attempt_json(row.attempt)
-        item["exam_type"] = row.type.value
-        item["all_attempts"] = [attempt_json(row.attempt)] + [attempt_json(a) for a in row.earlier]
-        results.append(item)
+        latest = json_of(row.attempt)
+        results.append({**latest, "exam_type": row.type.value,
+                        "all_attempts": [latest, *(json_of(a) for a in row.earlier)]})
     return jsonify({
         "proctored_exam_attempts": results,
         "pagination_info": {

@@ -133,20 +133,24 @@ class AttemptPage:
         return self.page < self.pages
 
 
+#: The newer attempts of ``_not_superseded``, built once: aliasing the table is costly enough
+#: (a proxy per column) to show in every request's time if done per query.
+_NEWER = aliased(Attempt, name="newer")
+
+
 def _not_superseded(exam_ids: Sequence[int] | None = None) -> Any:
     """No newer attempt of the same learner on the same exam follows this one.
 
     ``exam_ids`` repeats the exams for the newer attempts too: PostgreSQL does not carry an
     ``IN`` list across the join, and without it may hash every attempt of the table to count
     a few hundred of one course."""
-    newer = aliased(Attempt)
     condition = exists().where(
-        newer.exam_id == Attempt.exam_id,
-        newer.user_id == Attempt.user_id,
-        newer.id > Attempt.id,
+        _NEWER.exam_id == Attempt.exam_id,
+        _NEWER.user_id == Attempt.user_id,
+        _NEWER.id > Attempt.id,
     )
     if exam_ids is not None:
-        condition = condition.where(newer.exam_id.in_(exam_ids))
+        condition = condition.where(_NEWER.exam_id.in_(exam_ids))
     return ~condition
 
 
