@@ -3,13 +3,16 @@ on PostgreSQL and on SQLite, next to the learner poll.
 
     .venv/bin/python bench/dashboard.py [--sizes 100,10000,100000] [--databases postgresql,sqlite]
                                         [--duration 8] [--connections 8] [--workers N]
+                                        [--in-process-requests 40]
 
 For each database it builds a throw-away one (PostgreSQL: 127.0.0.1:5432, user postgres,
 override with PROCTOR_BENCH_PG_URL; SQLite: a file in a temporary directory), fills one
 course per size, in the order given, so the last course's attempts are the newest in the
 table (the courses before it are "not the newest": a list that walks the table by id pays
-for every newer row). It then serves the app with gunicorn on 127.0.0.1, signs in through
-the login form and loads each URL with wrk in turn, in the same run:
+for every newer row). It first requests each URL through the Flask test client, one at a
+time (the cost of a request without HTTP or queueing, and its CPU time: less sensitive to
+what else the machine runs), then serves the app with gunicorn on 127.0.0.1, signs in
+through the login form and loads each URL with wrk in turn, in the same run:
 
 - the attempts page (first page, newest first) of every course;
 - the grouped-attempts endpoint of every course;
@@ -201,6 +204,41 @@ def check(url: str, cookie: str) -> int:
     return len(response.content)
 
 
+def in_process(url: str, paths: list[tuple[str, str, str]], requests_per_path: int) -> None:
+    """Each path through the Flask test client in this process, one request at a time: the
+    time a request costs with no HTTP and no queueing behind other requests, and the CPU
+    time of this process (the Python side; PostgreSQL's own work runs elsewhere). Less
+    sensitive than wrk to what else the machine runs."""
+    from flask import g
+
+    from proctor_web import create_app
+
+    app = create_app({**app_config(url), "WTF_CSRF_ENABLED": False})
+    clients = {}
+    for username in {who for _, _, who in paths}:
+        client = app.test_client()
+        response = client.post("/login", data={"username": username, "password": PASSWORD})
+        assert response.status_code == 302, response.status_code
+        clients[username] = client
+    print(f"{'in-process, one at a time':<34} {'p50 ms':>9} {'min ms':>9} {'CPU p50 ms':>11}")
+    with app.app_context():
+        for label, path, who in paths:
+            wall, cpu = [], []
+            for n in range(requests_per_path + 5):
+                g.pop("_login_user", None)
+                started, started_cpu = time.perf_counter(), time.process_time()
+                response = clients[who].get(path)
+                response.get_data()
+                if n >= 5:  # the first few warm the caches
+                    wall.append((time.perf_counter() - started) * 1000)
+                    cpu.append((time.process_time() - started_cpu) * 1000)
+                assert response.status_code == 200, (path, response.status_code)
+            wall.sort()
+            cpu.sort()
+            print(f"{label:<34} {wall[len(wall) // 2]:>9.2f} {wall[0]:>9.2f} "
+                  f"{cpu[len(cpu) // 2]:>11.2f}")
+
+
 def run_database(kind: str, args: argparse.Namespace) -> dict[str, object]:
     """Populate one database, serve it, and load every URL; returns the results by label."""
     with DATABASES[kind]() as url:
@@ -208,21 +246,22 @@ def run_database(kind: str, args: argparse.Namespace) -> dict[str, object]:
         ids = populate(url, args.sizes)
         print(f"{kind}: populated {' + '.join(f'{n:,}' for n in args.sizes)} attempts in "
               f"{time.monotonic() - started:.1f}s", flush=True)
+        api = "/api/edx_proctoring/v1/proctored_exam"
+        paths = [(f"attempts page, {size:,}",
+                  f"/courses/{course_id_for(size)}/instructor/attempts", "benchstaff")
+                 for size in args.sizes]
+        paths += [(f"grouped attempts, {size:,}",
+                   f"{api}/attempt/grouped/course_id/{course_id_for(size)}", "benchstaff")
+                  for size in args.sizes]
+        paths.append(("learner poll", f"{api}/attempt/{ids['poll_attempt']}", "poller"))
+        print(f"\n{kind}: 1-minute load average {os.getloadavg()[0]:.2f}")
+        in_process(url, paths, args.in_process_requests)
         with gunicorn_server("wsgi:app", env=server_env(url), workers=args.workers,
                              ready_path="/healthz") as base:
             staff = sign_in(base, "benchstaff")
             learner = sign_in(base, "poller")
-            api = base + "/api/edx_proctoring/v1/proctored_exam"
-            targets = []
-            for size in args.sizes:
-                course = course_id_for(size)
-                targets.append((f"attempts page, {size:,}",
-                                f"{base}/courses/{course}/instructor/attempts", staff))
-            for size in args.sizes:
-                course = course_id_for(size)
-                targets.append((f"grouped attempts, {size:,}",
-                                f"{api}/attempt/grouped/course_id/{course}", staff))
-            targets.append(("learner poll", f"{api}/attempt/{ids['poll_attempt']}", learner))
+            cookies = {"benchstaff": staff, "poller": learner}
+            targets = [(label, base + path, cookies[who]) for label, path, who in paths]
             results = {}
             load_before = os.getloadavg()[0]
             for name, target, cookie in targets:
@@ -257,6 +296,8 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=8, help="seconds of wrk per URL")
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--workers", type=int, default=max(2, (os.cpu_count() or 2)))
+    parser.add_argument("--in-process-requests", type=int, default=40,
+                        help="requests per URL through the Flask test client, one at a time")
     args = parser.parse_args()
     args.sizes = [int(n) for n in args.sizes.split(",")]
     for kind in args.databases.split(","):

@@ -142,7 +142,7 @@ def _attempt_rows_read(statement: str, parameters) -> tuple[int, list[str]]:
 
 
 def test_a_courses_first_page_reads_none_of_a_newer_courses_attempts(
-        dash, factory, login_as, client, now):
+        dash, factory, login_as, client, count_queries, now):
     """The lists used to walk the whole table newest first (PostgreSQL) or scan it (SQLite,
     for the earlier attempts) until they found the page's rows: a course whose attempts are
     not the newest paid for every newer attempt of every other course."""
@@ -162,18 +162,21 @@ def test_a_courses_first_page_reads_none_of_a_newer_courses_attempts(
         if " attempts" in statement and statement.lstrip().upper().startswith("SELECT"):
             statements.append((statement, parameters))
 
-    for url in (page_url(cid, "attempts"), page_url(cid, "attempts?sort=oldest"),
-                page_url(cid, "attempts?status=submitted"),
-                f"{API}/attempt/grouped/course_id/{cid}"):
+    # The same fixed number of queries as without the newer course (test above).
+    for url, queries in ((page_url(cid, "attempts"), 5), (page_url(cid, "attempts?sort=oldest"), 5),
+                         (page_url(cid, "attempts?status=submitted"), 6),
+                         (f"{API}/attempt/grouped/course_id/{cid}", 5)):
         db.session.expunge_all()
         g.pop("_login_user", None)
         statements.clear()
         event.listen(db.engine, "before_cursor_execute", record)
         try:
-            response = client.get(url)
+            with count_queries() as counter:
+                response = client.get(url)
         finally:
             event.remove(db.engine, "before_cursor_execute", record)
         assert response.status_code == 200
+        assert counter.count == queries, url
         assert learner in response.get_data(as_text=True)
         assert statements
         for statement, parameters in statements:
