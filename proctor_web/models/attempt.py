@@ -85,6 +85,9 @@ class Attempt(TimestampMixin, Base):
         Index("ix_attempts_user_status", "user_id", "status"),
         Index("ix_attempts_status_started", "status", "started_at"),
         Index("ix_attempts_exam_status", "exam_id", "status"),  # dashboard counts
+        # Dashboard lists: one exam's attempts newest (or oldest) first, a page at a time;
+        # user_id makes it covering (the "no newer attempt" check reads no table row).
+        Index("ix_attempts_exam_id_order", "exam_id", "id", "user_id"),
         # Outside practice exams a learner has one live attempt per exam; a resumed attempt
         # (kept for the record) makes room for the attempt that resumes it.
         Index(

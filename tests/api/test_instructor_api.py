@@ -9,7 +9,7 @@ from proctor_web.extensions import db
 from proctor_web.models import Attempt, utcnow
 from proctor_web.services import allowances, exams, onboarding
 from proctor_web.services.attempts import history_of
-from proctor_web.services.instructor import onboarding_page, parse_onboarding_filters
+from proctor_web.services.dashboard.onboarding_list import onboarding_page, parse_onboarding_filters
 from proctor_web.services.learner.payloads import iso
 from tests.instructor import conftest as instructor_fixtures
 

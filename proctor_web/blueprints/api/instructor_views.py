@@ -17,8 +17,16 @@ from proctor_web.blueprints.api.blueprint import bp
 from proctor_web.errors import BadRequest, NotFound, PermissionDenied, ProctorError
 from proctor_web.extensions import db
 from proctor_web.models import Allowance, Attempt, Exam, User, utcnow
-from proctor_web.services import allowances, courses, exams, instructor, removal
+from proctor_web.services import allowances, courses, exams, removal
 from proctor_web.services.attempts import Actor, remove_attempt
+from proctor_web.services.dashboard import (
+    access,
+    allowance_groups,
+    attempt_list,
+    onboarding_list,
+    paging,
+    staff_actions,
+)
 from proctor_web.services.learner.payloads import exam_fields, iso
 from proctor_web.services.validation import parse_int
 
@@ -38,17 +46,19 @@ def user_json(user: User) -> dict[str, Any]:
     return {"id": user.id, "username": user.username, "email": user.email}
 
 
-def attempt_json(attempt: Attempt) -> dict[str, Any]:
+def attempt_json(attempt: Attempt, exam: dict[str, Any] | None = None,
+                 user: dict[str, Any] | None = None) -> dict[str, Any]:
+    """``exam`` and ``user``: their JSON when the caller already built it."""
     return {
         "id": attempt.id,
         "created": iso(attempt.created),
         "modified": iso(attempt.modified),
-        "user": user_json(attempt.user),
+        "user": user if user is not None else user_json(attempt.user),
         "started_at": iso(attempt.started_at),
         "completed_at": iso(attempt.completed_at),
         "external_id": attempt.external_id,
         "status": attempt.status,
-        "proctored_exam": exam_fields(attempt.exam),
+        "proctored_exam": exam if exam is not None else exam_fields(attempt.exam),
         "allowed_time_limit_mins": attempt.allowed_time_limit_mins,
         "attempt_code": attempt.attempt_code,
         "is_sample_attempt": attempt.is_sample_attempt,
@@ -88,7 +98,7 @@ def _payload() -> Mapping[str, Any]:
 
 
 def _require_manager(course_id: str) -> None:
-    if not instructor.course_access(current_user, course_id).can_manage:
+    if not access.course_access(current_user, course_id).can_manage:
         raise PermissionDenied(_("You must be course staff to do this."))
 
 
@@ -137,7 +147,7 @@ def exam_update() -> Response:
 
 
 def _require_member(course_id: str) -> None:
-    if not instructor.is_member(current_user, course_id):
+    if not access.is_member(current_user, course_id):
         raise PermissionDenied(_("You are not enrolled in this course."))
 
 
@@ -160,7 +170,7 @@ def exam_get_by_content(course_id: str, content_id: str) -> Response:
 @bp.get(f"{PE}/exam/course_id/<course_id>")
 @login_required
 def exam_list(course_id: str) -> Response:
-    instructor.course_access(current_user, course_id)  # 404 for an unknown course
+    access.course_access(current_user, course_id)  # 404 for an unknown course
     _require_member(course_id)
     return jsonify([exam_fields(e) for e in exams.course_exams(course_id, active_only=True)])
 
@@ -189,16 +199,26 @@ def exam_registration(course_id: str) -> Response:
 
 def _grouped(course_id: str, search: str) -> Response:
     _require_manager(course_id)
-    filters = instructor.AttemptFilters(
-        search=search.strip()[:254], page=instructor.parse_page(request.args.get("page"))
+    filters = attempt_list.AttemptFilters(
+        search=search.strip()[:254], page=paging.parse_page(request.args.get("page"))
     )
-    page = instructor.list_attempts(course_id, filters)
+    page = attempt_list.list_attempts(course_id, filters)
+    # A page holds a few exams and learners: each one's JSON is built once.
+    exam_json: dict[int, dict[str, Any]] = {}
+    learner_json: dict[int, dict[str, Any]] = {}
+
+    def json_of(attempt: Attempt) -> dict[str, Any]:
+        if attempt.exam_id not in exam_json:
+            exam_json[attempt.exam_id] = exam_fields(attempt.exam)
+        if attempt.user_id not in learner_json:
+            learner_json[attempt.user_id] = user_json(attempt.user)
+        return attempt_json(attempt, exam_json[attempt.exam_id], learner_json[attempt.user_id])
+
     results = []
     for row in page.rows:
-        item = attempt_json(row.attempt)
-        item["exam_type"] = row.type.value
-        item["all_attempts"] = [attempt_json(row.attempt)] + [attempt_json(a) for a in row.earlier]
-        results.append(item)
+        latest = json_of(row.attempt)
+        results.append({**latest, "exam_type": row.type.value,
+                        "all_attempts": [latest, *(json_of(a) for a in row.earlier)]})
     return jsonify({
         "proctored_exam_attempts": results,
         "pagination_info": {
@@ -259,9 +279,9 @@ def reset_attempts(exam_id: int, user_id: int) -> Response:
     user = db.session.get(User, user_id)
     if user is None:
         raise NotFound(_("User %(id)s does not exist.", id=user_id))
-    confirmed = _confirm_removal_with_provider(instructor.attempts_to_reset(exam, user))
-    instructor.reset_attempts(exam, user, current_user, utcnow(),
-                              provider_confirmed=confirmed)
+    confirmed = _confirm_removal_with_provider(staff_actions.attempts_to_reset(exam, user))
+    staff_actions.reset_attempts(exam, user, current_user, utcnow(),
+                                 provider_confirmed=confirmed)
     db.session.commit()
     return jsonify({})
 
@@ -282,7 +302,7 @@ def allowance_grouped(course_id: str) -> Response:
     _require_manager(course_id)
     return jsonify({
         group.user.username: [allowance_json(a) for a in group.allowances]
-        for group in instructor.grouped_allowances(course_id)
+        for group in allowance_groups.grouped_allowances(course_id)
     })
 
 
@@ -364,11 +384,11 @@ def bulk_allowance_course(course_id: str) -> tuple[Response, int]:
 @login_required
 def onboarding_course(course_id: str) -> Response:
     _require_manager(course_id)
-    filters = instructor.parse_onboarding_filters(
+    filters = onboarding_list.parse_onboarding_filters(
         request.args.get("text_search"), request.args.getlist("statuses"),
         request.args.get("page"),
     )
-    page = instructor.onboarding_page(course_id, filters, utcnow())
+    page = onboarding_list.onboarding_page(course_id, filters, utcnow())
     if not page.has_onboarding_exam:
         raise NotFound(_("This course has no onboarding exam."))
 

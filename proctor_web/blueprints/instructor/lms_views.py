@@ -11,7 +11,7 @@ from proctor_web.blueprints.instructor.views import PREFIX, REFUSED, _exam_form,
 from proctor_web.extensions import db
 from proctor_web.lti import grades, roster
 from proctor_web.models import Course, utcnow
-from proctor_web.services import instructor
+from proctor_web.services.dashboard import course_exams
 
 
 def _back_to(course: Course) -> str:
@@ -45,12 +45,12 @@ def lms_roster_sync(course: Course):
 @bp.post(f"{PREFIX}/exams/<int:exam_id>/lms-grades")
 @course_staff_page
 def lms_grade_settings(course: Course, exam_id: int):
-    exam = instructor.course_exam(course.course_id, exam_id)
+    exam = course_exams.course_exam(course.course_id, exam_id)
     try:
         grades.save_settings(exam, request.form, utcnow())
     except REFUSED as error:
         db.session.rollback()
-        exam = instructor.course_exam(course.course_id, exam_id)
+        exam = course_exams.course_exam(course.course_id, exam_id)
         return _exam_form(course, exam, None, None, status=400, grade_error=error.message,
                           grade_form=request.form)
     db.session.commit()

@@ -28,14 +28,19 @@ from proctor_web.errors import AlreadyExists, BadRequest, InvalidTransition, Per
 from proctor_web.extensions import db
 from proctor_web.lti import grades
 from proctor_web.models import Course, utcnow
-from proctor_web.services import (
-    allowances,
-    dead_letters,
-    exams,
-    instructor,
-    removal,
-    reports,
+from proctor_web.services import allowances, dead_letters, exams, removal, reports
+from proctor_web.services.dashboard import (
+    access,
+    allowance_groups,
+    attempt_list,
+    course_exams,
+    course_overview,
+    exam_saving,
+    onboarding_list,
+    settings_saving,
+    staff_actions,
 )
+from proctor_web.services.dashboard import attempt_detail as attempt_detail_page
 
 PREFIX = "/courses/<course_id>/instructor"
 #: Refusals shown on the form that caused them (anything else goes to the error page).
@@ -48,10 +53,10 @@ def course_staff_page(view: Callable[..., Any]) -> Callable[..., Any]:
     @wraps(view)
     @login_required
     def wrapper(course_id: str, **kwargs: Any) -> Any:
-        access = instructor.course_access(current_user, course_id)
-        if not access.can_manage:
+        found = access.course_access(current_user, course_id)
+        if not found.can_manage:
             raise PermissionDenied(_("Only staff of this course can open its dashboard."))
-        return view(access.course, **kwargs)
+        return view(found.course, **kwargs)
 
     return wrapper
 
@@ -66,7 +71,7 @@ def _render(template: str, course: Course, status: int = 200, **context: Any):
 @bp.get(f"{PREFIX}/")
 @course_staff_page
 def overview(course: Course):
-    data = instructor.overview(course.course_id, utcnow())
+    data = course_overview.overview(course.course_id, utcnow())
     return _render("overview.html", course, overview=data, now=utcnow(),
                    dead_letters=dead_letters.count_dead(course.course_id))
 
@@ -89,10 +94,10 @@ def retry_dead_letters(course: Course):
 @bp.get(f"{PREFIX}/attempts")
 @course_staff_page
 def attempts(course: Course):
-    filters = instructor.parse_attempt_filters(request.args)
-    page = instructor.list_attempts(course.course_id, filters)
-    return _render("attempts.html", course, page=page, sorts=instructor.SORTS,
-                   exam_types=instructor.EXAM_TYPES, statuses=_stored_statuses())
+    filters = attempt_list.parse_attempt_filters(request.args)
+    page = attempt_list.list_attempts(course.course_id, filters)
+    return _render("attempts.html", course, page=page, sorts=attempt_list.SORTS,
+                   exam_types=attempt_list.EXAM_TYPES, statuses=_stored_statuses())
 
 
 def _stored_statuses() -> list[str]:
@@ -104,46 +109,46 @@ def _stored_statuses() -> list[str]:
 @bp.get(f"{PREFIX}/attempts/<int:attempt_id>")
 @course_staff_page
 def attempt_detail(course: Course, attempt_id: int):
-    detail = instructor.attempt_detail(course.course_id, attempt_id)
+    detail = attempt_detail_page.attempt_detail(course.course_id, attempt_id)
     return _render("attempt_detail.html", course, detail=detail, now=utcnow())
 
 
 @bp.get(f"{PREFIX}/attempts/<int:attempt_id>/<any(reset, resume, verify, reject):action>")
 @course_staff_page
 def confirm_attempt_action(course: Course, attempt_id: int, action: str):
-    attempt = instructor.course_attempt(course.course_id, attempt_id)
+    attempt = attempt_detail_page.course_attempt(course.course_id, attempt_id)
     return _render("confirm_action.html", course, attempt=attempt, action=action,
-                   reason_required=action in instructor.REASON_REQUIRED, error=None)
+                   reason_required=action in staff_actions.REASON_REQUIRED, error=None)
 
 
 @bp.post(f"{PREFIX}/attempts/<int:attempt_id>/<any(reset, resume, verify, reject):action>")
 @course_staff_page
 def attempt_action(course: Course, attempt_id: int, action: str):
-    attempt = instructor.course_attempt(course.course_id, attempt_id)
+    attempt = attempt_detail_page.course_attempt(course.course_id, attempt_id)
     try:
         confirmed: frozenset[int] = frozenset()
         if action == "reset":
             # The reason is checked before the provider is asked to delete anything.
-            instructor.clean_reason(action, request.form.get("reason"))
+            staff_actions.clean_reason(action, request.form.get("reason"))
             records = removal.records_to_confirm([attempt])
             if records:
                 db.session.commit()  # no transaction stays open while the provider answers
                 confirmed = removal.confirm_removed(records)
-                attempt = instructor.course_attempt(course.course_id, attempt_id)
-        instructor.staff_action(attempt, action, current_user, request.form.get("reason"),
-                                utcnow(), provider_confirmed=confirmed)
+                attempt = attempt_detail_page.course_attempt(course.course_id, attempt_id)
+        staff_actions.staff_action(attempt, action, current_user, request.form.get("reason"),
+                                   utcnow(), provider_confirmed=confirmed)
     except removal.ProviderRemovalFailed as error:
         db.session.rollback()
         flash(error.message, "error")
-        attempt = instructor.course_attempt(course.course_id, attempt_id)
+        attempt = attempt_detail_page.course_attempt(course.course_id, attempt_id)
         return _render("confirm_action.html", course, status=502, attempt=attempt,
-                       action=action, reason_required=action in instructor.REASON_REQUIRED,
+                       action=action, reason_required=action in staff_actions.REASON_REQUIRED,
                        error=None)
     except REFUSED as error:
         db.session.rollback()
-        attempt = instructor.course_attempt(course.course_id, attempt_id)
+        attempt = attempt_detail_page.course_attempt(course.course_id, attempt_id)
         return _render("confirm_action.html", course, status=400, attempt=attempt,
-                       action=action, reason_required=action in instructor.REASON_REQUIRED,
+                       action=action, reason_required=action in staff_actions.REASON_REQUIRED,
                        error=error.message)
     db.session.commit()
     flash(_ACTION_DONE[action](), "success")
@@ -170,10 +175,10 @@ def _allowances_page(course: Course, status: int = 200, **context: Any):
     context.setdefault("form", {})
     return _render(
         "allowances.html", course, status=status,
-        groups=instructor.grouped_allowances(course.course_id),
-        history=instructor.allowance_history(course.course_id),
+        groups=allowance_groups.grouped_allowances(course.course_id),
+        history=allowance_groups.allowance_history(course.course_id),
         exams=exams.course_exams(course.course_id, active_only=True),
-        learners=instructor.enrolled_learners(course.course_id),
+        learners=allowance_groups.enrolled_learners(course.course_id),
         allowance_types=allowances.ALLOWANCE_TYPES,
         **context,
     )
@@ -211,7 +216,7 @@ def allowance_add(course: Course):
 @bp.route(f"{PREFIX}/allowances/<int:allowance_id>/edit", methods=["GET", "POST"])
 @course_staff_page
 def allowance_edit(course: Course, allowance_id: int):
-    allowance = instructor.find_allowance(course.course_id, allowance_id)
+    allowance = allowance_groups.find_allowance(course.course_id, allowance_id)
     if request.method == "GET":
         return _render("allowance_edit.html", course, allowance=allowance, error=None)
     try:
@@ -219,7 +224,7 @@ def allowance_edit(course: Course, allowance_id: int):
                                  request.form.get("value"), current_user, utcnow())
     except REFUSED as error:
         db.session.rollback()
-        allowance = instructor.find_allowance(course.course_id, allowance_id)
+        allowance = allowance_groups.find_allowance(course.course_id, allowance_id)
         return _render("allowance_edit.html", course, status=400, allowance=allowance,
                        error=error.message)
     db.session.commit()
@@ -230,7 +235,7 @@ def allowance_edit(course: Course, allowance_id: int):
 @bp.route(f"{PREFIX}/allowances/<int:allowance_id>/delete", methods=["GET", "POST"])
 @course_staff_page
 def allowance_delete(course: Course, allowance_id: int):
-    allowance = instructor.find_allowance(course.course_id, allowance_id)
+    allowance = allowance_groups.find_allowance(course.course_id, allowance_id)
     if request.method == "GET":
         return _render("allowance_delete.html", course, allowance=allowance)
     allowances.delete_allowance(allowance.exam, allowance.user, allowance.key, current_user,
@@ -246,12 +251,12 @@ def allowance_delete(course: Course, allowance_id: int):
 @bp.get(f"{PREFIX}/onboarding")
 @course_staff_page
 def onboarding(course: Course):
-    filters = instructor.parse_onboarding_filters(
+    filters = onboarding_list.parse_onboarding_filters(
         request.args.get("q"), request.args.getlist("status"), request.args.get("page")
     )
-    page = instructor.onboarding_page(course.course_id, filters, utcnow())
+    page = onboarding_list.onboarding_page(course.course_id, filters, utcnow())
     return _render("onboarding.html", course, page=page,
-                   statuses=instructor.ONBOARDING_STATUSES)
+                   statuses=onboarding_list.ONBOARDING_STATUSES)
 
 
 # Exam settings ----------------------------------------------------------------------------
@@ -259,7 +264,7 @@ def onboarding(course: Course):
 
 def _exam_list_page(course: Course, status: int = 200, **context: Any):
     context.setdefault("settings_error", None)
-    exam_list = instructor.course_exam_list(course.course_id)
+    exam_list = course_exams.course_exam_list(course.course_id)
     return _render("exams.html", course, status=status, exams=exam_list,
                    types={e.id: exams.exam_type(e).value for e in exam_list}, **context)
 
@@ -274,7 +279,7 @@ def exam_list(course: Course):
 @course_staff_page
 def course_settings(course: Course):
     try:
-        instructor.update_course_settings(course, request.form, utcnow())
+        settings_saving.update_course_settings(course, request.form, utcnow())
     except REFUSED as error:
         db.session.rollback()
         return _exam_list_page(course, status=400, settings_error=error.message,
@@ -286,7 +291,7 @@ def course_settings(course: Course):
 
 def _exam_form(course: Course, exam, form, error: str | None, status: int = 200, **extra: Any):
     return _render("exam_form.html", course, status=status, exam=exam, form=form, error=error,
-                   backends=_backend_names(), exam_types=tuple(instructor.TYPE_FLAGS),
+                   backends=_backend_names(), exam_types=tuple(exam_saving.TYPE_FLAGS),
                    grade_settings=grades.settings_for(exam) if exam else None,
                    grade_deliveries=grades.delivery_summary(exam) if exam else None, **extra)
 
@@ -303,7 +308,7 @@ def exam_create(course: Course):
     if request.method == "GET":
         return _exam_form(course, None, None, None)
     try:
-        exam = instructor.save_exam(course.course_id, None, request.form, current_user, utcnow())
+        exam = exam_saving.save_exam(course.course_id, None, request.form, current_user, utcnow())
     except REFUSED as error:
         db.session.rollback()
         return _exam_form(course, None, request.form, error.message, status=400)
@@ -315,14 +320,14 @@ def exam_create(course: Course):
 @bp.route(f"{PREFIX}/exams/<int:exam_id>/edit", methods=["GET", "POST"])
 @course_staff_page
 def exam_edit(course: Course, exam_id: int):
-    exam = instructor.course_exam(course.course_id, exam_id)
+    exam = course_exams.course_exam(course.course_id, exam_id)
     if request.method == "GET":
         return _exam_form(course, exam, None, None)
     try:
-        instructor.save_exam(course.course_id, exam, request.form, current_user, utcnow())
+        exam_saving.save_exam(course.course_id, exam, request.form, current_user, utcnow())
     except REFUSED as error:
         db.session.rollback()
-        exam = instructor.course_exam(course.course_id, exam_id)
+        exam = course_exams.course_exam(course.course_id, exam_id)
         return _exam_form(course, exam, request.form, error.message, status=400)
     db.session.commit()
     flash(_("Exam “%(name)s” saved.", name=exam.exam_name), "success")

@@ -6,11 +6,11 @@ from flask import render_template
 from flask_login import current_user, login_required
 
 from proctor_web.blueprints.main.blueprint import bp
-from proctor_web.services import dashboard
+from proctor_web.services.dashboard import home
 
 
 @bp.route("/")
 @login_required
 def index() -> str:
-    return render_template("main/index.html", courses=dashboard.home_for(current_user))
+    return render_template("main/index.html", courses=home.home_for(current_user))
 

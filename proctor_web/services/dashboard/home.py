@@ -1,4 +1,4 @@
-"""Read models for the home page."""
+"""Read model of the signed-in home page: the courses a person belongs to and their exams."""
 
 from __future__ import annotations
 
