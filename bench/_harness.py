@@ -83,6 +83,8 @@ def gunicorn_server(
     port = free_port()
     command = [
         sys.executable, "-m", "gunicorn", app_spec,
+        # Not the project's gunicorn.conf.py (it wants a configured app): the settings here.
+        "--config", str(ROOT / "bench" / "gunicorn_plain.conf.py"),
         "--bind", f"127.0.0.1:{port}",
         "--workers", str(workers),
         "--timeout", str(timeout),
