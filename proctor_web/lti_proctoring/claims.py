@@ -1,17 +1,21 @@
 """Names the LTI 1.3 core and Proctoring Services 1.0 specifications give things."""
 
-LTI = "https://purl.imsglobal.org/spec/lti/claim/"
-LTI_AP = "https://purl.imsglobal.org/spec/lti-ap/claim/"
+from proctor_web.lti.core_claims import (  # noqa: F401  (the core names, here too)
+    CONTEXT,
+    CUSTOM,
+    DEPLOYMENT_ID,
+    LAUNCH_PRESENTATION,
+    LTI,
+    LTI_VERSION,
+    MESSAGE_TYPE,
+    RESOURCE_LINK,
+    ROLES,
+    TARGET_LINK_URI,
+    TOOL_PLATFORM,
+    VERSION,
+)
 
-MESSAGE_TYPE = LTI + "message_type"
-VERSION = LTI + "version"
-DEPLOYMENT_ID = LTI + "deployment_id"
-TARGET_LINK_URI = LTI + "target_link_uri"
-RESOURCE_LINK = LTI + "resource_link"
-ROLES = LTI + "roles"
-CONTEXT = LTI + "context"
-TOOL_PLATFORM = LTI + "tool_platform"
-LAUNCH_PRESENTATION = LTI + "launch_presentation"
+LTI_AP = "https://purl.imsglobal.org/spec/lti-ap/claim/"
 
 ATTEMPT_NUMBER = LTI_AP + "attempt_number"
 START_ASSESSMENT_URL = LTI_AP + "start_assessment_url"
@@ -23,7 +27,6 @@ VERIFIED_USER = LTI_AP + "verified_user"
 ERRORMSG = LTI_AP + "errormsg"
 ERRORLOG = LTI_AP + "errorlog"
 
-LTI_VERSION = "1.3.0"
 START_PROCTORING = "LtiStartProctoring"
 START_ASSESSMENT = "LtiStartAssessment"
 END_ASSESSMENT = "LtiEndAssessment"

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
-LTI = "https://purl.imsglobal.org/spec/lti/claim/"
-MESSAGE_TYPE = LTI + "message_type"
-VERSION = LTI + "version"
-DEPLOYMENT_ID = LTI + "deployment_id"
-TARGET_LINK_URI = LTI + "target_link_uri"
-RESOURCE_LINK = LTI + "resource_link"
-ROLES = LTI + "roles"
-CONTEXT = LTI + "context"
-CUSTOM = LTI + "custom"
-LAUNCH_PRESENTATION = LTI + "launch_presentation"
+from proctor_web.lti.core_claims import (  # noqa: F401  (the core names, here too)
+    CONTEXT,
+    CUSTOM,
+    DEPLOYMENT_ID,
+    LAUNCH_PRESENTATION,
+    LTI,
+    LTI_VERSION,
+    MESSAGE_TYPE,
+    RESOURCE_LINK,
+    ROLES,
+    TARGET_LINK_URI,
+    TOOL_PLATFORM,
+    VERSION,
+)
+
 DEEP_LINKING_SETTINGS = "https://purl.imsglobal.org/spec/lti-dl/claim/deep_linking_settings"
 DEEP_LINKING_CONTENT_ITEMS = "https://purl.imsglobal.org/spec/lti-dl/claim/content_items"
 DEEP_LINKING_DATA = "https://purl.imsglobal.org/spec/lti-dl/claim/data"
@@ -23,7 +28,6 @@ RESOURCE_LINK_REQUEST = "LtiResourceLinkRequest"
 DEEP_LINKING_REQUEST = "LtiDeepLinkingRequest"
 DEEP_LINKING_RESPONSE = "LtiDeepLinkingResponse"
 MESSAGE_TYPES = (RESOURCE_LINK_REQUEST, DEEP_LINKING_REQUEST)
-LTI_VERSION = "1.3.0"
 
 #: The custom parameter naming the exam a resource link opens (our content id).
 CONTENT_ID_PARAMETER = "content_id"
