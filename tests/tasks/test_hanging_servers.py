@@ -124,7 +124,10 @@ def _run(mode: str, url: str, tmp_path: Path, provider_port: int, inbox: Inbox,
         # concurrency 1: the email waits behind it) ...
         wait_for(lambda: provider_gate.held >= 1)
         time.sleep(1)
-        assert all(seconds < 1.0 for seconds in timings.values()), timings
+        # Held, they would take the SMTP or provider timeout (20-30 s). The bound is far
+        # below that yet safe on a loaded machine; bench/hanging.py measures the real figure
+        # (tens of milliseconds, a ratio of about 1 to the healthy case).
+        assert all(seconds < 5.0 for seconds in timings.values()), timings
         assert inbox.messages == []
         # ... and everything arrives once they answer again.
         smtp_gate.open()
