@@ -18,6 +18,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     _init_test_clock(app)
     _init_extensions(app)
     _init_backends(app)
+    _close_responses_when_sent(app)
     _init_request_guard(app)
     _register_url_converters(app)
     _register_blueprints(app)
@@ -94,6 +95,14 @@ def _init_backends(app: Flask) -> None:
     # commits.
     provider_sync.init_app(app)
     grades.register_outbox()
+
+
+def _close_responses_when_sent(app: Flask) -> None:
+    """After-response work (the outbox's hand-over) runs even where the server skips
+    ``close()``: werkzeug's development server does when the client resets the connection."""
+    from proctor_web import response_close
+
+    response_close.init_app(app)
 
 
 def _init_request_guard(app: Flask) -> None:
