@@ -19,6 +19,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     _init_test_clock(app)
     _init_extensions(app)
     _init_backends(app)
+    _close_responses_when_sent(app)
     _init_request_guard(app)
     _register_url_converters(app)
     _register_blueprints(app)
@@ -95,6 +96,14 @@ def _init_backends(app: Flask) -> None:
     # Subscribers of the domain events; outbox rows (provider events, exam pushes, emails,
     # LMS scores) go to background work once their transaction commits.
     connect(app)
+
+
+def _close_responses_when_sent(app: Flask) -> None:
+    """After-response work (the outbox's hand-over) runs even where the server skips
+    ``close()``: werkzeug's development server does when the client resets the connection."""
+    from proctor_web import response_close
+
+    response_close.init_app(app)
 
 
 def _init_request_guard(app: Flask) -> None:
