@@ -5,7 +5,6 @@ locally. The instructor launches into the dashboard; the learner takes the timed
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,15 +12,13 @@ import pytest
 import requests
 from flask import jsonify, make_response, request
 from playwright.sync_api import expect
-from werkzeug.serving import make_server
 
 from proctor_web import create_app
 from proctor_web.extensions import db
-from proctor_web.lti import keys
 from proctor_web.lti.tool import registration
 from proctor_web.models import Exam, utcnow
-from proctor_web.testing.lti_platform import serve_platform
 from tests.browser.conftest import LiveServer, live_server_config
+from tests.browser.lti_servers import NO_COOKIES_AGENT, registered_lms, serve_tool
 
 CLIENT_ID = "proctor-web-browser"
 DEPLOYMENT_ID = "deployment-1"
@@ -58,47 +55,14 @@ def tool(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
 
     with app.app_context():
         db.create_all()
-    app.config["COOKIES_SEEN_FROM_COOKIELESS_BROWSER"] = 0
-    serve = app.wsgi_app
-
-    def without_cookies(environ, start_response):
-        if environ.get("HTTP_USER_AGENT", "").endswith("NoCookies") and environ.pop(
-                "HTTP_COOKIE", None):
-            app.config["COOKIES_SEEN_FROM_COOKIELESS_BROWSER"] += 1
-        return serve(environ, start_response)
-
-    app.wsgi_app = without_cookies
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    url = f"http://localhost:{server.server_port}"
-    app.config["SITE_URL"] = url
-    thread = threading.Thread(target=server.serve_forever, name="lti-tool", daemon=True)
-    thread.start()
-    try:
-        yield LiveServer(url, app)
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-        with app.app_context():
-            db.engine.dispose()
+    with serve_tool(app, "lti-tool") as server:
+        yield server
 
 
 @pytest.fixture(scope="module")
 def lms(tool: LiveServer):
-    with serve_platform() as platform, tool.app.app_context():
-        now = utcnow()
-        endpoints = requests.post(f"{platform.url}/_control/tools", json={
-            "client_id": CLIENT_ID, "deployment_id": DEPLOYMENT_ID,
-            "login_url": tool.path("/lti/login"), "launch_url": tool.path("/lti/launch"),
-            "jwks": keys.public_key_set(now),
-        }, timeout=10).json()["platform"]
-        registration.add_platform(registration.PlatformFields(
-            issuer=endpoints["issuer"], client_id=CLIENT_ID,
-            auth_login_url=endpoints["auth_login_url"],
-            auth_token_url=endpoints["auth_token_url"], key_set_url=endpoints["key_set_url"],
-            deployment_ids=(DEPLOYMENT_ID,), name="Browser test LMS"), now)
-        db.session.commit()
-        requests.put(f"{platform.url}/_control/contexts/bio-101", json={
-            "title": "Biology 101", "label": "BIO101", "members": []}, timeout=10)
+    with registered_lms(tool, CLIENT_ID, DEPLOYMENT_ID, "Browser test LMS", "bio-101",
+                        {"title": "Biology 101", "label": "BIO101"}) as platform:
         yield platform
 
 
@@ -227,9 +191,6 @@ def test_learner_takes_the_timed_exam_in_the_frame_without_signing_in(
     assert returns[-1]["lti_msg"] == "Back from the exam tool."
     _shot(lms_page, artifacts_dir, "lti-06-back-in-the-lms")
 
-
-#: Browsers whose user agent ends so reach the tool without any cookie (see ``tool``).
-NO_COOKIES_AGENT = "Mozilla/5.0 (X11; Linux x86_64) Chromium/156 NoCookies"
 
 
 @pytest.fixture

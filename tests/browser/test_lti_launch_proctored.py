@@ -6,22 +6,19 @@ answer, submit, LtiEndAssessment; nobody ever signs in locally."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import requests
 from playwright.sync_api import expect
-from werkzeug.serving import make_server
 
 from proctor_web import create_app
 from proctor_web.extensions import db
-from proctor_web.lti import keys
 from proctor_web.lti.tool import registration
 from proctor_web.models import Attempt, LtiProctoringSession, User, utcnow
-from proctor_web.testing.lti_platform import serve_platform
 from tests.browser.conftest import LiveServer, live_server_config
+from tests.browser.lti_servers import NO_COOKIES_AGENT, registered_lms, serve_tool
 from tests.integration.test_lti_proctoring_e2e import (  # noqa: F401  (fixture)
     CLIENT_ID as TOOL_CLIENT_ID,
 )
@@ -51,56 +48,22 @@ def app_server(tmp_path_factory: pytest.TempPathFactory,
     app = create_app(config)
     with app.app_context():
         db.create_all()
-    app.config["COOKIES_SEEN_FROM_COOKIELESS_BROWSER"] = 0
-    serve = app.wsgi_app
 
-    def without_cookies(environ, start_response):
-        # Browsers whose user agent ends so keep no cookie of ours, partitioned or not.
-        if environ.get("HTTP_USER_AGENT", "").endswith("NoCookies") and environ.pop(
-                "HTTP_COOKIE", None):
-            app.config["COOKIES_SEEN_FROM_COOKIELESS_BROWSER"] += 1
-        return serve(environ, start_response)
+    def point_the_tool_here(url: str) -> None:
+        requests.post(f"{tool_url}/_control/reset", timeout=10)
+        requests.post(f"{tool_url}/_control/configure", json={"platform_url": url}, timeout=10)
 
-    app.wsgi_app = without_cookies
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    url = f"http://localhost:{server.server_port}"
-    app.config["SITE_URL"] = url
-    requests.post(f"{tool_url}/_control/reset", timeout=10)
-    requests.post(f"{tool_url}/_control/configure", json={"platform_url": url}, timeout=10)
-    thread = threading.Thread(target=server.serve_forever, name="lti-proctored", daemon=True)
-    thread.start()
-    try:
-        yield LiveServer(url, app)
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-        with app.app_context():
-            db.engine.dispose()
+    with serve_tool(app, "lti-proctored", point_the_tool_here) as server:
+        yield server
 
 
 @pytest.fixture(scope="module")
 def lms(app_server: LiveServer):
-    with serve_platform() as platform, app_server.app.app_context():
-        now = utcnow()
-        endpoints = requests.post(f"{platform.url}/_control/tools", json={
-            "client_id": LMS_CLIENT_ID, "deployment_id": LMS_DEPLOYMENT_ID,
-            "login_url": app_server.path("/lti/login"),
-            "launch_url": app_server.path("/lti/launch"),
-            "jwks": keys.public_key_set(now),
-        }, timeout=10).json()["platform"]
-        registration.add_platform(registration.PlatformFields(
-            issuer=endpoints["issuer"], client_id=LMS_CLIENT_ID,
-            auth_login_url=endpoints["auth_login_url"],
-            auth_token_url=endpoints["auth_token_url"], key_set_url=endpoints["key_set_url"],
-            deployment_ids=(LMS_DEPLOYMENT_ID,), name="Proctored LMS"), now)
-        db.session.commit()
-        requests.put(f"{platform.url}/_control/contexts/chem-201", json={
-            "title": "Chemistry 201", "label": "CHEM201", "members": []}, timeout=10)
+    with registered_lms(app_server, LMS_CLIENT_ID, LMS_DEPLOYMENT_ID, "Proctored LMS",
+                        "chem-201", {"title": "Chemistry 201", "label": "CHEM201"}) as platform:
         yield platform
 
 
-#: Browsers whose user agent ends so reach proctor_web without any cookie.
-NO_COOKIES_AGENT = "Mozilla/5.0 (X11; Linux x86_64) Chromium/156 NoCookies"
 
 
 def _page(browser, **options):
