@@ -59,9 +59,10 @@ def open_attempt(page, live_server, username: str) -> None:
 
 
 def confirm(page, button: str, reason: str) -> None:
+    """Follow the action's link and confirm with the button of the same words."""
     page.get_by_role("link", name=button).click()
     page.get_by_label(re.compile("^Reason")).fill(reason)
-    page.get_by_role("button", name="Confirm").click()
+    page.get_by_role("button", name=button).click()
 
 
 def test_extra_time_for_two_learners_reaches_their_timers(live_server, browser, page, login,
@@ -101,9 +102,9 @@ def test_resume_an_errored_attempt_and_finish_it_as_the_learner(live_server, bro
     login(page, "instructor")
     open_attempt(page, live_server, username)
     expect(page.get_by_text("the proctoring software crashed")).to_be_visible()
-    page.get_by_role("link", name="Allow the learner to resume").click()
+    page.get_by_role("link", name=f"Let {username} resume").click()
     shot(page, "instructor-confirm-resume")
-    page.get_by_role("button", name="Confirm").click()
+    page.get_by_role("button", name=f"Let {username} resume").click()
     expect(page.locator(".notice-success")).to_contain_text("can now resume")
     expect(page.locator(".facts .tag")).to_have_text("ready to resume")
 
@@ -140,13 +141,22 @@ def test_reset_an_attempt(live_server, browser, page, login, shot, fresh_learner
     attempt_id = attempt_in(live_server, username, "timed-exam", "submitted")
     login(page, "staff")
     open_attempt(page, live_server, username)
-    page.get_by_role("link", name="Reset attempt").click()
+    page.get_by_role("link", name=f"Reset {username}'s attempt").click()
     # The reason is required: the browser will not send the form without it.
     expect(page.get_by_label(re.compile("^Reason"))).to_have_attribute("required", "")
     shot(page, "instructor-confirm-reset")
     page.get_by_label(re.compile("^Reason")).fill("fire alarm in the exam room")
-    page.get_by_role("button", name="Confirm").click()
+    page.get_by_role("button", name=f"Reset {username}'s attempt").click()
     expect(page.locator(".notice-success")).to_contain_text("The attempt was reset")
+    # The list still shows it, struck through, with who reset it.
+    removed = page.locator("table.removed-attempts tbody tr", has_text=username)
+    expect(removed).to_contain_text("by staff")
+    expect(removed.locator("del a")).to_have_text(username)
+    assert removed.locator("del").first.evaluate(
+        "e => getComputedStyle(e).textDecorationLine") == "line-through"
+    shot(page, "instructor-attempts-after-reset")
+    results = Axe().run(page, options=AXE_OPTIONS)
+    assert results.violations_count == 0, results.generate_report()
     with live_server.app.app_context():
         assert db.session.get(Attempt, attempt_id) is None
     page.goto(dash_url(live_server, f"attempts/{attempt_id}"))
@@ -171,7 +181,7 @@ def test_verify_a_second_review_attempt(live_server, page, login, shot, fresh_le
     page.goto(dash_url(live_server, "attempts?status=second_review_required"))
     page.get_by_role("link", name=username, exact=True).click()
     expect(page.locator(".facts")).to_contain_text("Second review required")
-    confirm(page, "Verify", "watched the recording: nothing wrong")
+    confirm(page, f"Verify {username}'s attempt", "watched the recording: nothing wrong")
     expect(page.locator(".notice-success")).to_have_text("The attempt is now verified.")
     expect(page.locator(".facts")).to_contain_text("Verified")
     expect(page.locator(".timeline")).to_contain_text("watched the recording: nothing wrong")

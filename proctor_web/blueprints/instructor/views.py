@@ -97,7 +97,7 @@ def retry_dead_letters(course: Course):
 @course_staff_page
 def attempts(course: Course):
     filters = attempt_list.parse_attempt_filters(request.args)
-    page = attempt_list.list_attempts(course.course_id, filters)
+    page = attempt_list.list_attempts(course.course_id, filters, with_removed=True)
     return _render("attempts.html", course, page=page, sorts=attempt_list.SORTS,
                    exam_types=attempt_list.EXAM_TYPES, statuses=_stored_statuses())
 
