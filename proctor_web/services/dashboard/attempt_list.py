@@ -15,8 +15,8 @@ from sqlalchemy.orm import aliased, contains_eager
 
 from proctor_web.errors import BadRequest
 from proctor_web.extensions import db
-from proctor_web.models import Attempt, AttemptHistory, Exam, ExamType, User
-from proctor_web.models.attempt import STORED_STATUSES
+from proctor_web.models import Attempt, AttemptHistory, AttemptStatus, Exam, ExamType, User
+from proctor_web.models.attempt import REVIEWABLE, STORED_STATUSES
 from proctor_web.services import courses, exams
 from proctor_web.services.dashboard.course_exams import course_exam_list
 from proctor_web.services.dashboard.paging import PAGE_SIZE, parse_page
@@ -109,6 +109,11 @@ class AttemptRow:
     attempt: Attempt
     type: ExamType
     earlier: list[Attempt] = field(default_factory=list)
+
+    @property
+    def reviewable(self) -> bool:
+        """Finished: staff may verify or reject it (from the list, several at once)."""
+        return AttemptStatus(self.attempt.status) in REVIEWABLE
 
 
 @dataclass(frozen=True)
