@@ -59,9 +59,10 @@ def open_attempt(page, live_server, username: str) -> None:
 
 
 def confirm(page, button: str, reason: str) -> None:
+    """Follow the action's link and confirm with the button of the same words."""
     page.get_by_role("link", name=button).click()
     page.get_by_label(re.compile("^Reason")).fill(reason)
-    page.get_by_role("button", name="Confirm").click()
+    page.get_by_role("button", name=button).click()
 
 
 def test_extra_time_for_two_learners_reaches_their_timers(live_server, browser, page, login,
@@ -101,9 +102,9 @@ def test_resume_an_errored_attempt_and_finish_it_as_the_learner(live_server, bro
     login(page, "instructor")
     open_attempt(page, live_server, username)
     expect(page.get_by_text("the proctoring software crashed")).to_be_visible()
-    page.get_by_role("link", name="Allow the learner to resume").click()
+    page.get_by_role("link", name=f"Let {username} resume").click()
     shot(page, "instructor-confirm-resume")
-    page.get_by_role("button", name="Confirm").click()
+    page.get_by_role("button", name=f"Let {username} resume").click()
     expect(page.locator(".notice-success")).to_contain_text("can now resume")
     expect(page.locator(".facts .tag")).to_have_text("ready to resume")
 
@@ -140,13 +141,22 @@ def test_reset_an_attempt(live_server, browser, page, login, shot, fresh_learner
     attempt_id = attempt_in(live_server, username, "timed-exam", "submitted")
     login(page, "staff")
     open_attempt(page, live_server, username)
-    page.get_by_role("link", name="Reset attempt").click()
+    page.get_by_role("link", name=f"Reset {username}'s attempt").click()
     # The reason is required: the browser will not send the form without it.
     expect(page.get_by_label(re.compile("^Reason"))).to_have_attribute("required", "")
     shot(page, "instructor-confirm-reset")
     page.get_by_label(re.compile("^Reason")).fill("fire alarm in the exam room")
-    page.get_by_role("button", name="Confirm").click()
+    page.get_by_role("button", name=f"Reset {username}'s attempt").click()
     expect(page.locator(".notice-success")).to_contain_text("The attempt was reset")
+    # The list still shows it, struck through, with who reset it.
+    removed = page.locator("table.removed-attempts tbody tr", has_text=username)
+    expect(removed).to_contain_text("by staff")
+    expect(removed.locator("del a")).to_have_text(username)
+    assert removed.locator("del").first.evaluate(
+        "e => getComputedStyle(e).textDecorationLine") == "line-through"
+    shot(page, "instructor-attempts-after-reset")
+    results = Axe().run(page, options=AXE_OPTIONS)
+    assert results.violations_count == 0, results.generate_report()
     with live_server.app.app_context():
         assert db.session.get(Attempt, attempt_id) is None
     page.goto(dash_url(live_server, f"attempts/{attempt_id}"))
@@ -171,7 +181,7 @@ def test_verify_a_second_review_attempt(live_server, page, login, shot, fresh_le
     page.goto(dash_url(live_server, "attempts?status=second_review_required"))
     page.get_by_role("link", name=username, exact=True).click()
     expect(page.locator(".facts")).to_contain_text("Second review required")
-    confirm(page, "Verify", "watched the recording: nothing wrong")
+    confirm(page, f"Verify {username}'s attempt", "watched the recording: nothing wrong")
     expect(page.locator(".notice-success")).to_have_text("The attempt is now verified.")
     expect(page.locator(".facts")).to_contain_text("Verified")
     expect(page.locator(".timeline")).to_contain_text("watched the recording: nothing wrong")
@@ -184,6 +194,7 @@ DASHBOARD_PAGES = [
     ("attempts", "attempts"),
     ("attempt-detail", "attempts/{attempt}"),
     ("confirm-verify", "attempts/{attempt}/verify"),
+    ("review", "attempts/{attempt}/review"),
     ("allowances", "allowances"),
     ("allowance-edit", "allowances/{allowance}/edit"),
     ("allowance-delete", "allowances/{allowance}/delete"),
@@ -231,5 +242,72 @@ def test_refused_allowance_form_is_accessible(live_server, page, login, shot, po
     page.get_by_role("button", name="Add allowance").click()
     expect(page.get_by_role("alert")).to_contain_text("0 saved, 1 not saved.")
     shot(page, "instructor-allowances-results")
+    results = Axe().run(page, options=AXE_OPTIONS)
+    assert results.violations_count == 0, results.generate_report()
+
+
+def test_review_page_verify_and_bulk_reject_from_the_list(live_server, page, login, shot,
+                                                           fresh_learner):
+    first, _password = fresh_learner(prefix="bulk")
+    second, _password = fresh_learner(prefix="bulk")
+    reviewed = attempt_in(live_server, first, "proctored-exam", "second_review_required")
+    batch = [attempt_in(live_server, second, "proctored-exam", "submitted")]
+    login(page, "instructor")
+
+    # One attempt from its review page, in the words of the timeline afterwards.
+    page.goto(dash_url(live_server, f"attempts/{reviewed}"))
+    page.get_by_role("link", name=re.compile("^Open the review page")).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        re.compile(f"^Review of {first}'s attempt"))
+    page.get_by_role("button", name=f"Verify {first}'s attempt").click()
+    # The browser keeps a form without its required reason.
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        re.compile(f"^Review of {first}'s attempt"))
+    page.get_by_label(re.compile("^Reason")).fill("the second person was the proctor")
+    page.get_by_role("button", name=f"Verify {first}'s attempt").click()
+    expect(page.locator(".notice-success")).to_have_text("The attempt is now verified.")
+    shot(page, "instructor-review-decided")
+    results = Axe().run(page, options=AXE_OPTIONS)
+    assert results.violations_count == 0, results.generate_report()
+    page.get_by_role("link", name="Back to the attempt").click()
+    expect(page.locator(".timeline")).to_contain_text(
+        "instructor (staff) verified the attempt: the second person was the proctor")
+    expect(page.locator(".timeline")).to_contain_text(
+        "Mock Proctoring Service asked course staff for a second review")
+
+    # Several from the list with one reason.
+    page.goto(dash_url(live_server, "attempts?q=bulk"))
+    for attempt_id in batch + [reviewed]:
+        page.locator(f'input[name="attempt_ids"][value="{attempt_id}"]').check()
+    page.get_by_label(re.compile("^Reason \\(required, kept in each")).fill("notes on the desk")
+    shot(page, "instructor-bulk-chosen")
+    page.get_by_role("button", name="Reject the chosen attempts").click()
+    expect(page.locator(".notice-success")).to_have_text("2 attempts rejected.")
+    with live_server.app.app_context():
+        for attempt_id in batch + [reviewed]:
+            assert db.session.get(Attempt, attempt_id).status == "rejected"
+    results = Axe().run(page, options=AXE_OPTIONS)
+    assert results.violations_count == 0, results.generate_report()
+
+
+def test_bulk_results_name_each_attempt_it_could_not_change(live_server, page, login, shot,
+                                                             fresh_learner):
+    username, _password = fresh_learner(prefix="bulkfail")
+    attempt_id = attempt_in(live_server, username, "proctored-exam", "submitted")
+    login(page, "instructor")
+    page.goto(dash_url(live_server, f"attempts?q={username}"))
+    page.locator(f'input[name="attempt_ids"][value="{attempt_id}"]').check()
+    # Someone else verifies it meanwhile.
+    with live_server.app.app_context():
+        attempt = db.session.get(Attempt, attempt_id)
+        attempts.apply_action(attempt, Action.VERIFY, Actor.provider("mock"), utcnow(), "clean")
+        db.session.commit()
+    page.get_by_label(re.compile("^Reason \\(required, kept in each")).fill("double check")
+    page.get_by_role("button", name="Verify the chosen attempts").click()
+    alert = page.locator("#bulk-results")
+    expect(alert).to_contain_text("0 of 1 chosen attempts changed")
+    expect(alert).to_contain_text(f"Not verified: {username}'s attempt on")
+    expect(alert).to_contain_text("is Verified")
+    shot(page, "instructor-bulk-results")
     results = Axe().run(page, options=AXE_OPTIONS)
     assert results.violations_count == 0, results.generate_report()

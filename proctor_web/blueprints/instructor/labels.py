@@ -68,6 +68,19 @@ SORT = {
     "modified": _l("Last change, latest first"),
 }
 
+#: What each staff action's button does, naming whose attempt it acts on.
+ACTION_BUTTON = {
+    "reset": _l("Reset %(user)s's attempt"),
+    "resume": _l("Let %(user)s resume"),
+    "verify": _l("Verify %(user)s's attempt"),
+    "reject": _l("Reject %(user)s's attempt"),
+}
+
+
+def action_button(action: str, username: str) -> str:
+    """The label of a button or link that does ``action`` on ``username``'s attempt."""
+    return str(ACTION_BUTTON[action]) % {"user": username}
+
 
 def label(table: dict, code: str) -> str:
     """The word for ``code`` in the request's language, translated once per request: a page
@@ -115,4 +128,5 @@ def template_helpers() -> dict[str, object]:
         "type_text": lambda code: label(EXAM_TYPE, code),
         "key_text": lambda code: label(ALLOWANCE_KEY, code),
         "sort_text": lambda code: label(SORT, code),
+        "action_button": action_button,
     }

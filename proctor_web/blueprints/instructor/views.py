@@ -23,9 +23,11 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from proctor_web.blueprints.instructor import timeline
 from proctor_web.blueprints.instructor.blueprint import bp
 from proctor_web.errors import AlreadyExists, BadRequest, InvalidTransition, PermissionDenied
 from proctor_web.extensions import db
+from proctor_web.i18n import provider_label
 from proctor_web.lti import grades
 from proctor_web.models import Course, utcnow
 from proctor_web.services import allowances, dead_letters, exams, removal, reports
@@ -95,7 +97,7 @@ def retry_dead_letters(course: Course):
 @course_staff_page
 def attempts(course: Course):
     filters = attempt_list.parse_attempt_filters(request.args)
-    page = attempt_list.list_attempts(course.course_id, filters)
+    page = attempt_list.list_attempts(course.course_id, filters, with_removed=True)
     return _render("attempts.html", course, page=page, sorts=attempt_list.SORTS,
                    exam_types=attempt_list.EXAM_TYPES, statuses=_stored_statuses())
 
@@ -110,7 +112,13 @@ def _stored_statuses() -> list[str]:
 @course_staff_page
 def attempt_detail(course: Course, attempt_id: int):
     detail = attempt_detail_page.attempt_detail(course.course_id, attempt_id)
-    return _render("attempt_detail.html", course, detail=detail, now=utcnow())
+    return _render("attempt_detail.html", course, detail=detail, now=utcnow(),
+                   timeline=_timeline(detail))
+
+
+def _timeline(detail: attempt_detail_page.AttemptDetail) -> list[timeline.TimelineEntry]:
+    return timeline.timeline(detail.this_history, detail.user.username,
+                             provider_label(detail.exam.backend))
 
 
 @bp.get(f"{PREFIX}/attempts/<int:attempt_id>/<any(reset, resume, verify, reject):action>")

@@ -15,8 +15,8 @@ from sqlalchemy.orm import aliased, contains_eager
 
 from proctor_web.errors import BadRequest
 from proctor_web.extensions import db
-from proctor_web.models import Attempt, Exam, ExamType, User
-from proctor_web.models.attempt import STORED_STATUSES
+from proctor_web.models import Attempt, AttemptHistory, AttemptStatus, Exam, ExamType, User
+from proctor_web.models.attempt import REVIEWABLE, STORED_STATUSES
 from proctor_web.services import courses, exams
 from proctor_web.services.dashboard.course_exams import course_exam_list
 from proctor_web.services.dashboard.paging import PAGE_SIZE, parse_page
@@ -110,6 +110,27 @@ class AttemptRow:
     type: ExamType
     earlier: list[Attempt] = field(default_factory=list)
 
+    @property
+    def reviewable(self) -> bool:
+        """Finished: staff may verify or reject it (from the list, several at once)."""
+        return AttemptStatus(self.attempt.status) in REVIEWABLE
+
+
+@dataclass(frozen=True)
+class RemovedAttempt:
+    """An attempt reset (removed) since: what its last history row says."""
+
+    attempt_id: int
+    learner: str
+    exam: Exam
+    #: The status it had when it was removed.
+    status: str | None
+    removed_at: Any
+    #: Who removed it (None: the system, or an account deleted since).
+    removed_by: str | None
+    actor_kind: str
+    reason: str
+
 
 @dataclass
 class AttemptPage:
@@ -119,6 +140,8 @@ class AttemptPage:
     page_size: int
     exams: list[Exam]
     filters: AttemptFilters
+    #: Attempts removed lately, newest first (first page only, not filtered by status).
+    removed: list[RemovedAttempt] = field(default_factory=list)
 
     @property
     def pages(self) -> int:
@@ -229,13 +252,14 @@ def _order_of(sort: Sort, of: Any) -> list[Any]:
     return sort.order_by(of.c.sort_key if sort.column is not None else None, of.c.id)
 
 
-def list_attempts(course_id: str, filters: AttemptFilters,
-                  page_size: int = PAGE_SIZE) -> AttemptPage:
+def list_attempts(course_id: str, filters: AttemptFilters, page_size: int = PAGE_SIZE, *,
+                  with_removed: bool = False) -> AttemptPage:
     """The latest attempt per learner and exam, filtered, sorted and paginated in SQL.
 
-    At most four queries whatever the course size: the course's exams, the page, the total
-    (only when filtered: the exams carry the unfiltered one), and the earlier attempts of
-    the learners and exams on the page (none when the page is empty).
+    At most five queries whatever the course size: the course's exams, the page, the total
+    (only when filtered: the exams carry the unfiltered one), the earlier attempts of the
+    learners and exams on the page (none when the page is empty), and ``with_removed``, on
+    the first page unless filtered by status, the attempts removed lately.
     """
     exam_list = course_exam_list(course_id)
     types = {e.id: exams.exam_type(e) for e in exam_list}
@@ -273,7 +297,44 @@ def list_attempts(course_id: str, filters: AttemptFilters,
         total = sum(e.learners_with_attempts for e in exam_list if e.id in wanted)
     rows = [AttemptRow(attempt, types[attempt.exam_id]) for attempt in result]
     _attach_earlier(rows)
-    return AttemptPage(rows, total, filters.page, page_size, exam_list, filters)
+    removed = []
+    if with_removed and filters.page == 1 and not filters.status:
+        removed = removed_attempts({e.id: e for e in exam_list if e.id in set(exam_ids)},
+                                   filters.search)
+    return AttemptPage(rows, total, filters.page, page_size, exam_list, filters, removed)
+
+
+#: How many removed attempts the first page of the list shows.
+REMOVED_SHOWN = 20
+
+
+def removed_attempts(exams_by_id: Mapping[int, Exam], search: str = "",
+                     limit: int = REMOVED_SHOWN) -> list[RemovedAttempt]:
+    """The latest removals of attempts of these exams (reset by staff, or removed by the
+    system), newest first, with the learner's and the remover's names: one query over the
+    history rows, which outlive the attempts."""
+    if not exams_by_id:
+        return []
+    learner = aliased(User, name="learner")
+    remover = aliased(User, name="remover")
+    query = (
+        select(AttemptHistory, learner.username, remover.username)
+        .join(learner, learner.id == AttemptHistory.user_id)
+        .outerjoin(remover, remover.id == AttemptHistory.actor_id)
+        .where(AttemptHistory.exam_id.in_(sorted(exams_by_id)),
+               AttemptHistory.action == "remove", AttemptHistory.to_status.is_(None))
+        .order_by(AttemptHistory.created_at.desc(), AttemptHistory.id.desc())
+        .limit(limit)
+    )
+    if search:
+        pattern = f"%{search.lower()}%"
+        query = query.where(func.lower(learner.username).like(pattern)
+                            | func.lower(learner.email).like(pattern))
+    return [
+        RemovedAttempt(row.attempt_id, learner_name, exams_by_id[row.exam_id], row.from_status,
+                       row.created_at, remover_name, row.actor_kind, row.reason)
+        for row, learner_name, remover_name in db.session.execute(query)
+    ]
 
 
 def _attach_earlier(rows: list[AttemptRow]) -> None:
