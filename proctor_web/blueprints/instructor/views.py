@@ -71,17 +71,18 @@ def _render(template: str, course: Course, status: int = 200, **context: Any):
 @bp.get(f"{PREFIX}/")
 @course_staff_page
 def overview(course: Course):
-    data = course_overview.overview(course.course_id, utcnow())
-    return _render("overview.html", course, overview=data, now=utcnow(),
-                   dead_letters=dead_letters.count_dead(course.course_id))
+    now = utcnow()
+    data = course_overview.overview(course.course_id, now)
+    return _render("overview.html", course, overview=data, now=now,
+                   undelivered=dead_letters.count_undelivered(course.course_id, now))
 
 
 @bp.post(f"{PREFIX}/outbox/retry")
 @course_staff_page
 def retry_dead_letters(course: Course):
-    """Put this course's dead provider events and emails back to pending; the commit hands
-    them to background work."""
-    retried = dead_letters.retry(utcnow(), course_id=course.course_id)
+    """Put this course's dead provider events and emails back to pending, and hand its late
+    pending ones over again; the commit hands them to background work."""
+    retried = dead_letters.retry_undelivered(utcnow(), course.course_id)
     db.session.commit()
     flash(_("%(num)d undelivered notification(s) will be tried again.", num=len(retried)),
           "success")
