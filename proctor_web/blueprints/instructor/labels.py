@@ -6,6 +6,7 @@ building every table of labels for every row.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from flask import g
@@ -88,6 +89,16 @@ def label(table: dict, code: str) -> str:
     return word
 
 
+_FIELD_PREFIX = re.compile(r"^[a-z_]+: ")
+
+
+def without_field_prefix(message: str) -> str:
+    """A service's refusal ("value: extra time is ...") as a person reads it under the
+    input's own label: without the API's field name, first letter capitalised."""
+    text = _FIELD_PREFIX.sub("", str(message), count=1)
+    return text[:1].upper() + text[1:]
+
+
 def minutes_text(minutes: int) -> str:
     """"N minutes" in the request's language, translated once per number and request."""
     words = g.setdefault("_dashboard_minutes", {})
@@ -146,4 +157,5 @@ def template_helpers() -> dict[str, object]:
         "key_text": lambda code: label(ALLOWANCE_KEY, code),
         "sort_text": lambda code: label(SORT, code),
         "why_text": lambda code: label(WHY, code),
+        "plain_error": without_field_prefix,
     }

@@ -23,6 +23,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from proctor_web.blueprints.instructor import labels
 from proctor_web.blueprints.instructor.blueprint import bp
 from proctor_web.errors import AlreadyExists, BadRequest, InvalidTransition, PermissionDenied
 from proctor_web.extensions import db
@@ -170,10 +171,29 @@ _ACTION_DONE: dict[str, Callable[[], str]] = {
 # Allowances -------------------------------------------------------------------------------
 
 
+#: Form inputs an allowance refusal belongs next to, by the ``field`` the service names.
+ALLOWANCE_FIELDS = {"allowance_value": "value", "user_info": "users", "exam_ids": "exam_ids"}
+
+
+def field_errors(error: Any, fields: dict[str, str]) -> dict[str, str]:
+    """``{input: message}`` for a refusal about one input, in plain words (without the
+    API's ``field:`` prefix, since it shows under the input's own label); ``{"": message}``
+    for any other."""
+    field = fields.get(str(error.extra.get("field", "")))
+    if field is None:
+        return {"": error.message}
+    return {field: labels.without_field_prefix(error.message)}
+
+
+def _allowance_kind(requested: str | None) -> str:
+    return requested if requested in allowances.ALLOWANCE_TYPES else allowances.ALLOWANCE_TYPES[0]
+
+
 def _allowances_page(course: Course, status: int = 200, **context: Any):
     context.setdefault("results", None)
-    context.setdefault("error", None)
+    context.setdefault("errors", {})
     context.setdefault("form", {})
+    context.setdefault("kind", _allowance_kind(request.args.get("kind")))
     return _render(
         "allowances.html", course, status=status,
         groups=allowance_groups.grouped_allowances(course.course_id),
@@ -195,14 +215,16 @@ def allowance_list(course: Course):
 @course_staff_page
 def allowance_add(course: Course):
     form = request.form
+    kind = str(form.get("allowance_type") or "")
     try:
         results = allowances.grant_allowances(
             course.course_id, form.getlist("exam_ids"), form.get("users"),
-            str(form.get("allowance_type") or ""), form.get("value"), current_user, utcnow(),
+            kind, form.get("value"), current_user, utcnow(),
         )
     except REFUSED as error:
         db.session.rollback()
-        return _allowances_page(course, status=400, error=error.message, form=form)
+        return _allowances_page(course, status=400, form=form, kind=_allowance_kind(kind),
+                                errors=field_errors(error, ALLOWANCE_FIELDS))
     db.session.commit()
     failed = [r for r in results if not r.ok]
     if not failed:
@@ -211,7 +233,8 @@ def allowance_add(course: Course):
         return redirect(url_for(".allowance_list", course_id=course.course_id))
     # Some rows failed: show every row's result; nothing saved at all is a refused form.
     status = 400 if len(failed) == len(results) else 200
-    return _allowances_page(course, status=status, results=results, form=form)
+    return _allowances_page(course, status=status, results=results, form=form,
+                            kind=_allowance_kind(kind))
 
 
 @bp.route(f"{PREFIX}/allowances/<int:allowance_id>/edit", methods=["GET", "POST"])
@@ -227,7 +250,8 @@ def allowance_edit(course: Course, allowance_id: int):
         db.session.rollback()
         allowance = allowance_groups.find_allowance(course.course_id, allowance_id)
         return _render("allowance_edit.html", course, status=400, allowance=allowance,
-                       error=error.message)
+                       error=labels.without_field_prefix(error.message),
+                       value=request.form.get("value", ""))
     db.session.commit()
     flash(_("Allowance updated."), "success")
     return redirect(url_for(".allowance_list", course_id=course.course_id))
