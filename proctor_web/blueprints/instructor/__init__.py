@@ -1,4 +1,8 @@
 """Instructor dashboard pages under /courses/<course_id>/instructor/."""
 
-from proctor_web.blueprints.instructor import lms_views, views  # noqa: F401  (routes register on import)
+from proctor_web.blueprints.instructor import (  # noqa: F401  (routes register on import)
+    lms_views,
+    roster_views,
+    views,
+)
 from proctor_web.blueprints.instructor.blueprint import bp  # noqa: F401  (registered by create_app)
