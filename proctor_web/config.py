@@ -31,7 +31,7 @@ DEFAULTS: dict[str, Any] = {
     "TESTING": False,
     "DATABASE_URL": None,  # None = SQLite file in the instance folder
     "SQL_ECHO": False,
-    "PLATFORM_NAME": "proctor_web",
+    "PLATFORM_NAME": "Exam proctoring",  # the default is shown translated
     "SITE_URL": "http://127.0.0.1:5000",
     "CONTACT_EMAIL": "support@example.com",
     "LOG_LEVEL": "INFO",

@@ -86,6 +86,16 @@ def email_locale(locale: str | None) -> str:
     return current_app.config["DEFAULT_LOCALE"]
 
 
+#: ``PLATFORM_NAME``'s default, translated where it shows; a name an operator sets is theirs.
+DEFAULT_PLATFORM_NAME = N_("Exam proctoring")
+
+
+def platform_name() -> str:
+    """The platform's name for people, in the current language when it is the default."""
+    name = str(current_app.config["PLATFORM_NAME"])
+    return gettext(name) if name == DEFAULT_PLATFORM_NAME else name
+
+
 def provider_name(backend: Any) -> str:
     """A backend's name for people: its ``verbose_name`` (or the configured one), translated.
 

@@ -9,7 +9,7 @@ from flask import Flask, current_app, request
 from flask_babel import get_locale, gettext
 from flask_wtf.csrf import generate_csrf
 
-from proctor_web.i18n import human_duration, human_seconds
+from proctor_web.i18n import human_duration, human_seconds, platform_name
 from proctor_web.lti.tool.frame_session import frame_origins
 from proctor_web.security import headers
 
@@ -128,7 +128,7 @@ def init_templating(app: Flask) -> None:
 
     @app.context_processor
     def inject_platform() -> dict[str, object]:
-        return {"platform_name": app.config["PLATFORM_NAME"],
+        return {"platform_name": platform_name(),
                 "languages": app.config["LANGUAGES"]}
 
     @app.template_global()

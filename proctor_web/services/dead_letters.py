@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -45,6 +45,60 @@ def count_dead(course_id: str | None = None) -> int:
         if query is not None:
             total += db.session.execute(query).scalar_one()
     return total
+
+
+#: A pending row whose next try is this far in the past is late: no worker is delivering it.
+OVERDUE_AFTER = timedelta(minutes=10)
+
+
+@dataclass(frozen=True)
+class Undelivered:
+    dead: int
+    overdue: int
+
+    @property
+    def total(self) -> int:
+        return self.dead + self.overdue
+
+
+def _overdue(model: Any, now: datetime) -> Any:
+    return (model.status == DeliveryStatus.PENDING.value) & (
+        model.next_attempt_at < now - OVERDUE_AFTER)
+
+
+def count_undelivered(course_id: str, now: datetime) -> Undelivered:
+    """Dead rows, and pending rows late for their next try, of ``course_id``'s attempts; one
+    query per kind of row."""
+    dead = overdue = 0
+    for kind in outbox.row_kinds().values():
+        model = kind.model
+        query = _scoped(model, course_id, select(
+            func.count().filter(model.status == DeliveryStatus.DEAD.value),
+            func.count().filter(_overdue(model, now)),
+        ).select_from(model).where(model.status.in_(
+            [DeliveryStatus.DEAD.value, DeliveryStatus.PENDING.value])))
+        if query is not None:
+            row = db.session.execute(query).one()
+            dead += row[0] or 0
+            overdue += row[1] or 0
+    return Undelivered(dead, overdue)
+
+
+def deliver_overdue(now: datetime, course_id: str) -> list[tuple[str, int]]:
+    """Hand ``course_id``'s late pending rows to background work again, now; returns them as
+    (kind, id). Flushes; the commit enqueues them."""
+    handed: list[tuple[str, int]] = []
+    session = db.session()
+    for name, kind in outbox.row_kinds().items():
+        query = _scoped(kind.model, course_id, select(kind.model).where(_overdue(kind.model, now)))
+        if query is None:
+            continue
+        for row in db.session.execute(query).scalars():
+            row.next_attempt_at = now
+            outbox.mark_for_delivery(session, name, row.id)
+            handed.append((name, row.id))
+    db.session.flush()
+    return handed
 
 
 def list_rows(statuses: Iterable[str], course_id: str | None = None,
@@ -83,3 +137,9 @@ def retry(now: datetime, kind: str | None = None, row_id: int | None = None,
             retried.append((name, row.id))
     db.session.flush()
     return retried
+
+
+def retry_undelivered(now: datetime, course_id: str) -> list[tuple[str, int]]:
+    """The overview's one button: dead rows back to pending, late pending rows handed over
+    again, all of ``course_id``'s. Flushes; the commit enqueues them."""
+    return retry(now, course_id=course_id) + deliver_overdue(now, course_id)

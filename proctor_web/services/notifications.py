@@ -23,7 +23,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from proctor_web.extensions import db
-from proctor_web.i18n import email_locale
+from proctor_web.i18n import email_locale, platform_name
 from proctor_web.models import Attempt, DeliveryStatus, EmailMessage, Exam, User
 from proctor_web.models.attempt import AttemptStatus
 from proctor_web.services.domain_events import AttemptChanged
@@ -97,11 +97,11 @@ def queue_email(
     nobody to mail."""
     if not recipient:
         return None
-    base = {
-        "platform_name": current_app.config["PLATFORM_NAME"],
-        "site_url": current_app.config["SITE_URL"].rstrip("/"),
-    }
     with force_locale(email_locale(locale)):
+        base = {
+            "platform_name": platform_name(),
+            "site_url": current_app.config["SITE_URL"].rstrip("/"),
+        }
         html = render_template(template_for(name, backend), **base, **context)
         subject = _subjects()[name]
     message = EmailMessage(

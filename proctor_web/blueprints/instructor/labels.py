@@ -6,6 +6,7 @@ building every table of labels for every row.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from flask import g
@@ -56,6 +57,13 @@ ALLOWANCE_KEY = {
     "review_policy_exception": _l("Review policy exception"),
     "time_multiplier": _l("Time multiplier"),
 }
+WHY = {
+    "review": _l("A provider's reviewer was unsure: a person must verify or reject it."),
+    "error": _l("In error: the learner cannot continue until you let them resume."),
+    "ready_to_resume": _l("Allowed to resume; the learner has not come back yet."),
+    "setup": _l("Stuck in setup: not started for longer than the exam lasts."),
+    "past_end": _l("Still in progress after its time ran out."),
+}
 SORT = {
     "newest": _l("Newest first"),
     "oldest": _l("Oldest first"),
@@ -94,6 +102,16 @@ def label(table: dict, code: str) -> str:
     return word
 
 
+_FIELD_PREFIX = re.compile(r"^[a-z_]+: ")
+
+
+def without_field_prefix(message: str) -> str:
+    """A service's refusal ("value: extra time is ...") as a person reads it under the
+    input's own label: without the API's field name, first letter capitalised."""
+    text = _FIELD_PREFIX.sub("", str(message), count=1)
+    return text[:1].upper() + text[1:]
+
+
 def minutes_text(minutes: int) -> str:
     """"N minutes" in the request's language, translated once per number and request."""
     words = g.setdefault("_dashboard_minutes", {})
@@ -103,9 +121,31 @@ def minutes_text(minutes: int) -> str:
     return text
 
 
+#: The colour family of each status (the words always say the status; colour only helps).
+TONE = {
+    "verified": "ok", "other_course_approved": "ok",
+    "error": "bad", "rejected": "bad", "declined": "bad", "onboarding_failed": "bad",
+    "second_review_required": "warn", "timed_out": "warn", "expired": "warn",
+    "onboarding_missing": "warn", "onboarding_pending": "warn", "onboarding_expired": "warn",
+    "started": "info", "ready_to_submit": "info", "submitted": "info",
+    "setup_started": "info", "onboarding_started": "info",
+    "removed": "gone",
+}
+
+
+def _badge(code: str, words: str) -> Markup:
+    return Markup('<span class="status badge tone-{0} status-{1}">{2}</span>').format(
+        TONE.get(code, "plain"), code, words)
+
+
 def status_badge(code: str) -> Markup:
-    """A status in words, tagged with its code for the stylesheet."""
-    return Markup('<span class="status status-{0}">{1}</span>').format(code, label(STATUS, code))
+    """A status as a badge: its words, coloured by its family (never colour alone)."""
+    return _badge(code, label(STATUS, code))
+
+
+def onboarding_badge(code: str) -> Markup:
+    """An onboarding status as a badge."""
+    return _badge(code, label(ONBOARDING, code))
 
 
 def time_tag(value: datetime | None) -> Markup:
@@ -121,6 +161,7 @@ def template_helpers() -> dict[str, object]:
     page of 25 rows would otherwise pay a macro call per cell."""
     return {
         "status_badge": status_badge,
+        "onboarding_badge": onboarding_badge,
         "minutes_text": minutes_text,
         "time_tag": time_tag,
         "status_text": lambda code: label(STATUS, code),
@@ -129,4 +170,6 @@ def template_helpers() -> dict[str, object]:
         "key_text": lambda code: label(ALLOWANCE_KEY, code),
         "sort_text": lambda code: label(SORT, code),
         "action_button": action_button,
+        "why_text": lambda code: label(WHY, code),
+        "plain_error": without_field_prefix,
     }

@@ -23,7 +23,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from proctor_web.blueprints.instructor import timeline
+from proctor_web.blueprints.instructor import labels, timeline
 from proctor_web.blueprints.instructor.blueprint import bp
 from proctor_web.errors import AlreadyExists, BadRequest, InvalidTransition, PermissionDenied
 from proctor_web.extensions import db
@@ -73,17 +73,18 @@ def _render(template: str, course: Course, status: int = 200, **context: Any):
 @bp.get(f"{PREFIX}/")
 @course_staff_page
 def overview(course: Course):
-    data = course_overview.overview(course.course_id, utcnow())
-    return _render("overview.html", course, overview=data, now=utcnow(),
-                   dead_letters=dead_letters.count_dead(course.course_id))
+    now = utcnow()
+    data = course_overview.overview(course.course_id, now)
+    return _render("overview.html", course, overview=data, now=now,
+                   undelivered=dead_letters.count_undelivered(course.course_id, now))
 
 
 @bp.post(f"{PREFIX}/outbox/retry")
 @course_staff_page
 def retry_dead_letters(course: Course):
-    """Put this course's dead provider events and emails back to pending; the commit hands
-    them to background work."""
-    retried = dead_letters.retry(utcnow(), course_id=course.course_id)
+    """Put this course's dead provider events and emails back to pending, and hand its late
+    pending ones over again; the commit hands them to background work."""
+    retried = dead_letters.retry_undelivered(utcnow(), course.course_id)
     db.session.commit()
     flash(_("%(num)d undelivered notification(s) will be tried again.", num=len(retried)),
           "success")
@@ -177,10 +178,29 @@ _ACTION_DONE: dict[str, Callable[[], str]] = {
 # Allowances -------------------------------------------------------------------------------
 
 
+#: Form inputs an allowance refusal belongs next to, by the ``field`` the service names.
+ALLOWANCE_FIELDS = {"allowance_value": "value", "user_info": "users", "exam_ids": "exam_ids"}
+
+
+def field_errors(error: Any, fields: dict[str, str]) -> dict[str, str]:
+    """``{input: message}`` for a refusal about one input, in plain words (without the
+    API's ``field:`` prefix, since it shows under the input's own label); ``{"": message}``
+    for any other."""
+    field = fields.get(str(error.extra.get("field", "")))
+    if field is None:
+        return {"": error.message}
+    return {field: labels.without_field_prefix(error.message)}
+
+
+def _allowance_kind(requested: str | None) -> str:
+    return requested if requested in allowances.ALLOWANCE_TYPES else allowances.ALLOWANCE_TYPES[0]
+
+
 def _allowances_page(course: Course, status: int = 200, **context: Any):
     context.setdefault("results", None)
-    context.setdefault("error", None)
+    context.setdefault("errors", {})
     context.setdefault("form", {})
+    context.setdefault("kind", _allowance_kind(request.args.get("kind")))
     return _render(
         "allowances.html", course, status=status,
         groups=allowance_groups.grouped_allowances(course.course_id),
@@ -202,14 +222,16 @@ def allowance_list(course: Course):
 @course_staff_page
 def allowance_add(course: Course):
     form = request.form
+    kind = str(form.get("allowance_type") or "")
     try:
         results = allowances.grant_allowances(
             course.course_id, form.getlist("exam_ids"), form.get("users"),
-            str(form.get("allowance_type") or ""), form.get("value"), current_user, utcnow(),
+            kind, form.get("value"), current_user, utcnow(),
         )
     except REFUSED as error:
         db.session.rollback()
-        return _allowances_page(course, status=400, error=error.message, form=form)
+        return _allowances_page(course, status=400, form=form, kind=_allowance_kind(kind),
+                                errors=field_errors(error, ALLOWANCE_FIELDS))
     db.session.commit()
     failed = [r for r in results if not r.ok]
     if not failed:
@@ -218,7 +240,8 @@ def allowance_add(course: Course):
         return redirect(url_for(".allowance_list", course_id=course.course_id))
     # Some rows failed: show every row's result; nothing saved at all is a refused form.
     status = 400 if len(failed) == len(results) else 200
-    return _allowances_page(course, status=status, results=results, form=form)
+    return _allowances_page(course, status=status, results=results, form=form,
+                            kind=_allowance_kind(kind))
 
 
 @bp.route(f"{PREFIX}/allowances/<int:allowance_id>/edit", methods=["GET", "POST"])
@@ -234,7 +257,8 @@ def allowance_edit(course: Course, allowance_id: int):
         db.session.rollback()
         allowance = allowance_groups.find_allowance(course.course_id, allowance_id)
         return _render("allowance_edit.html", course, status=400, allowance=allowance,
-                       error=error.message)
+                       error=labels.without_field_prefix(error.message),
+                       value=request.form.get("value", ""))
     db.session.commit()
     flash(_("Allowance updated."), "success")
     return redirect(url_for(".allowance_list", course_id=course.course_id))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import render_template
+from flask import redirect, render_template, url_for
 from flask_login import current_user, login_required
 
 from proctor_web.blueprints.main.blueprint import bp
@@ -14,3 +14,9 @@ from proctor_web.services.dashboard import home
 def index() -> str:
     return render_template("main/index.html", courses=home.home_for(current_user))
 
+
+
+@bp.get("/favicon.ico")
+def favicon():
+    """Clients that ask for the icon without reading the page's ``<link rel=icon>``."""
+    return redirect(url_for("static", filename="favicon.svg"), 301)

@@ -30,10 +30,17 @@ class ExamSummary:
         return sum(self.counts.values())
 
 
+#: Why an attempt needs someone, most urgent first (the order of the list on the page).
+REASONS = ("review", "error", "past_end", "setup", "ready_to_resume")
+
+
 @dataclass(frozen=True)
 class StuckAttempt:
     attempt: Attempt
-    why: str  # "error" | "not_moving" | "past_end"
+    #: "review" (a person must verify or reject), "error" (the learner cannot go on until
+    #: staff let them resume), "ready_to_resume" (allowed, the learner has not come back),
+    #: "setup" (not started for longer than the exam lasts), "past_end" (running past its end)
+    why: str
 
 
 @dataclass
@@ -42,6 +49,8 @@ class Overview:
     statuses: list[str]
     stuck: list[StuckAttempt]
     more_stuck: bool
+    #: Submitted proctored attempts the provider has not reviewed yet (no one to act on them).
+    awaiting_provider: int = 0
 
 
 def status_counts(course_id: str) -> dict[int, dict[str, int]]:
@@ -60,7 +69,8 @@ def status_counts(course_id: str) -> dict[int, dict[str, int]]:
 
 def stuck_attempts(exam_list: Sequence[Exam], now: datetime,
                    limit: int = STUCK_LIMIT) -> tuple[list[StuckAttempt], bool]:
-    """Attempts in error (not yet resumed), or not moving for longer than the exam lasts.
+    """Attempts someone has to look at: waiting for a second review, in error (not yet
+    resumed), or not moving for longer than the exam lasts.
 
     The SQL narrows to candidates per exam (untouched for longer than the time limit);
     attempts in progress are then checked against their own end, which counts extra time.
@@ -77,6 +87,7 @@ def stuck_attempts(exam_list: Sequence[Exam], now: datetime,
         .where(
             Attempt.exam_id.in_([e.id for e in exam_list]),
             or_(
+                Attempt.status == S.SECOND_REVIEW_REQUIRED.value,
                 and_(Attempt.status == S.ERROR.value, Attempt.resumed.is_(False)),
                 and_(Attempt.status.in_([s.value for s in INCOMPLETE]), or_(*idle)),
             ),
@@ -86,14 +97,18 @@ def stuck_attempts(exam_list: Sequence[Exam], now: datetime,
     ).scalars().all()
     found: list[StuckAttempt] = []
     for attempt in candidates:
-        if attempt.status == S.ERROR.value:
-            found.append(StuckAttempt(attempt, "error"))
+        if attempt.status == S.SECOND_REVIEW_REQUIRED.value:
+            found.append(StuckAttempt(attempt, "review"))
+        elif attempt.status == S.ERROR.value:
+            found.append(StuckAttempt(attempt,
+                                      "ready_to_resume" if attempt.ready_to_resume else "error"))
         elif attempt.status in IN_PROGRESS:
             end = timing.ends_at(attempt)
             if end is None or end <= now:
                 found.append(StuckAttempt(attempt, "past_end"))
         else:
-            found.append(StuckAttempt(attempt, "not_moving"))
+            found.append(StuckAttempt(attempt, "setup"))
+    found.sort(key=lambda item: REASONS.index(item.why))  # stable: oldest first within a reason
     return found[:limit], len(found) > limit or len(candidates) == limit * 4
 
 
@@ -104,4 +119,6 @@ def overview(course_id: str, now: datetime) -> Overview:
     present = {status for c in counts.values() for status in c}
     statuses = [s.value for s in STORED_STATUSES if s.value in present]
     stuck, more = stuck_attempts(exam_list, now)
-    return Overview(summaries, statuses, stuck, more)
+    awaiting = sum(item.counts.get(S.SUBMITTED.value, 0) for item in summaries
+                   if item.type is ExamType.PROCTORED)
+    return Overview(summaries, statuses, stuck, more, awaiting)

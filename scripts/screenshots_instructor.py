@@ -1,0 +1,168 @@
+"""Screenshots of the instructor dashboard, desktop and 360 px phone, English and Spanish.
+
+    python scripts/screenshots_instructor.py OUT_DIR
+
+Builds a throw-away SQLite database with the demo data (``flask proctor demo``) plus a few
+attempts in the states the overview calls out, serves the app on 127.0.0.1 (a free port)
+in a thread, signs in as the demo instructor in Debian's Chromium (``/usr/bin/chromium``,
+through Playwright) and saves one full-page PNG per page, width and language into OUT_DIR
+(``<page>-<desktop|phone>-<en|es>.png``). Everything it made is removed when it ends.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import tempfile
+import threading
+from pathlib import Path
+
+from werkzeug.serving import make_server
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from proctor_web import create_app  # noqa: E402
+from proctor_web.extensions import db  # noqa: E402
+
+COURSE = "course-v1:DemoX+PROC101+2026"
+DASH = f"/courses/{COURSE}/instructor"
+WIDTHS = {"desktop": (1280, 900), "phone": (360, 780)}
+#: (file name, path under the dashboard, what to do on the page before the shot or None)
+PAGES = [
+    ("overview", "/", None),
+    ("attempts", "/attempts", None),
+    ("allowances-minutes", "/allowances", None),
+    ("allowances-multiplier", "/allowances?kind=time_multiplier", None),
+    ("allowances-policy", "/allowances?kind=review_policy_exception", None),
+    ("allowances-refused", "/allowances?kind=time_multiplier", "refuse_allowance"),
+    ("roster", "/roster", None),
+    ("roster-import-preview", "/roster", "preview_import"),
+    ("onboarding", "/onboarding", None),
+    ("exams", "/exams", None),
+]
+CSV_WITH_PROBLEMS = ("username,email,full name\nnew.learner,new@example.com,New Learner\n"
+                     "bad name,bad@example.com,Bad Name\nalice,other@example.com,Alice\n")
+
+
+def build_app(database: Path):
+    app = create_app({
+        "TESTING": True, "PROPAGATE_UNEXPECTED": False, "BACKGROUND_MODE": "sync",
+        "SECRET_KEY": "screenshots-only", "DATABASE_URL": f"sqlite:///{database}",
+        "SITE_URL": "http://127.0.0.1", "WTF_CSRF_ENABLED": True, "RATELIMIT_ENABLED": False,
+        "SESSION_COOKIE_SECURE": False,
+        "BACKENDS": {"DEFAULT": "mock", "mock": {"ready_after_seconds": 1}, "null": {}},
+    })
+    with app.app_context():
+        db.create_all()
+    result = app.test_cli_runner().invoke(args=["proctor", "demo"])
+    if result.exit_code != 0:
+        raise SystemExit(result.output)
+    with app.app_context():
+        add_attempts()
+    return app
+
+
+def add_attempts() -> None:
+    """A few attempts in the states the overview lists, for the demo's learners."""
+    from proctor_web.models import utcnow
+    from proctor_web.services import attempts, courses, exams
+    from proctor_web.services.attempts import Action, Actor
+
+    now = utcnow()
+    proctored = [e for e in exams.course_exams(COURSE, active_only=True)
+                 if e.is_proctored and not e.is_practice_exam]
+    if not proctored:
+        return
+    exam = proctored[0]
+    for username, status in (("alice", "second_review_required"), ("bob", "error")):
+        user = courses.get_user(username)
+        learner = Actor.learner(user)
+        attempt = attempts.create_attempt(exam, user, learner, now, start_clock=False)
+        attempts.apply_action(attempt, Action.READY, Actor.system("screenshots"), now)
+        attempts.apply_action(attempt, Action.START, learner, now)
+        if status == "error":
+            attempts.apply_action(attempt, Action.ERROR, Actor.system("screenshots"), now,
+                                  "the proctoring software crashed")
+        else:
+            attempts.apply_action(attempt, Action.SUBMIT, learner, now)
+            attempts.apply_action(attempt, Action.REQUIRE_SECOND_REVIEW,
+                                  Actor.provider("mock"), now, "reviewer unsure")
+    db.session.commit()
+
+
+def refuse_allowance(page) -> None:
+    page.fill("#users", "alice")
+    page.locator("input[name=exam_ids]").first.check()
+    page.fill("#value", "0.5")
+    page.locator("form.allowance-form button[type=submit]").click()
+    page.wait_for_load_state()
+
+
+def preview_import(page, directory: Path) -> None:
+    csv_file = directory / "class.csv"
+    csv_file.write_text(CSV_WITH_PROBLEMS, encoding="utf-8")
+    page.set_input_files("#csv_file", str(csv_file))
+    page.locator("#csv_file").locator("xpath=ancestor::form").locator(
+        "button[type=submit]").click()
+    page.wait_for_load_state()
+
+
+def take(base: str, out: Path, scratch: Path) -> list[Path]:
+    from playwright.sync_api import sync_playwright
+
+    saved: list[Path] = []
+    with sync_playwright() as driver:
+        browser = driver.chromium.launch(executable_path="/usr/bin/chromium", headless=True,
+                                         args=["--no-sandbox", "--disable-gpu"])
+        try:
+            for lang in ("en", "es"):
+                for width_name, (width, height) in WIDTHS.items():
+                    context = browser.new_context(viewport={"width": width, "height": height},
+                                                  locale="es-ES" if lang == "es" else "en-US")
+                    page = context.new_page()
+                    page.goto(f"{base}/login?lang={lang}")
+                    page.fill("#username", "instructor")
+                    page.fill("#password", "instructor-demo-pass")
+                    page.click("button[type=submit]")
+                    page.wait_for_load_state()
+                    for name, path, action in PAGES:
+                        page.goto(f"{base}{DASH}{path}")
+                        if action == "refuse_allowance":
+                            refuse_allowance(page)
+                        elif action == "preview_import":
+                            preview_import(page, scratch)
+                        target = out / f"{name}-{width_name}-{lang}.png"
+                        page.screenshot(path=str(target), full_page=True)
+                        saved.append(target)
+                    context.close()
+        finally:
+            browser.close()
+    return saved
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("out", type=Path, help="folder for the PNG files (created)")
+    args = parser.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    with tempfile.TemporaryDirectory(prefix="proctor-shots-") as scratch:
+        app = build_app(Path(scratch) / "shots.sqlite3")
+        server = make_server("127.0.0.1", 0, app, threaded=True)
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        try:
+            saved = take(f"http://127.0.0.1:{server.server_port}", args.out, Path(scratch))
+        finally:
+            server.shutdown()
+            thread.join(timeout=10)
+            with app.app_context():
+                db.engine.dispose()
+    print(f"{len(saved)} screenshots in {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
