@@ -45,7 +45,7 @@ def test_each_reason_is_listed_with_its_action(dash, factory, login_as, client):
     assert "Stuck in setup" in text
     assert "Allowed to resume; the learner has not come back yet." in text
     detail = page_url(dash.course_id, f"attempts/{review.id}")
-    assert f'href="{detail}">Review unsure\'s attempt' in html
+    assert f'href="{detail}/review">Review unsure\'s attempt' in html
     resume = page_url(dash.course_id, f"attempts/{dash.errored.id}/resume")
     assert f'href="{resume}">Let learner2 resume' in html
     assert page_url(dash.course_id, f"attempts/{comeback.id}") in html
