@@ -1,0 +1,99 @@
+"""What the learner's pages say to assistive technology: the title names the situation, the
+provider's texts that stay in another language carry it, and the running exam names its
+proctor."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from flask_babel import refresh
+
+from proctor_web.extensions import db
+
+ENCODED = "course-v1%3ATestX%2BT101%2B2026"
+CONTENT = "/static/sample-exam/index.html"
+
+
+@pytest.fixture
+def setup(factory):
+    factory.course()
+    data = {
+        "learner": factory.learner(),
+        "timed": factory.exam("timed", content_id="timed-1", content_url=CONTENT),
+        "proctored": factory.exam("proctored", content_id="proctored-1", content_url=CONTENT),
+    }
+    db.session.commit()
+    return data
+
+
+def _title(html: str) -> str:
+    return re.search(r"<title>(.*?)</title>", html, re.S).group(1).strip()
+
+
+def _h1(html: str) -> str:
+    found = re.findall(r"<h1[^>]*>(.*?)</h1>", html, re.S)
+    assert len(found) == 1, found
+    return re.sub(r"<[^>]+>", "", found[0]).strip()
+
+
+def test_each_step_has_its_own_title_led_by_its_heading(setup, sign_in, client):
+    sign_in(setup["learner"])
+    url = f"/courses/{ENCODED}/exams/timed-1"
+    titles = []
+    for action in (None, "enter", "stop", "submit"):
+        if action:
+            assert client.post(url, data={"action": action}).status_code == 303
+        html = client.get(url).get_data(as_text=True)
+        title = _title(html)
+        heading = _h1(html)
+        assert 'id="page-title" tabindex="-1"' in html  # focus-heading.js can focus it
+        if action == "enter":
+            assert title.startswith("Exam in progress: ")
+        else:
+            assert title.startswith(heading)
+        titles.append(title)
+    assert len(set(titles)) == 4, titles
+
+
+class _EnglishOnlyProvider:
+    """The mock, answering its steps and rules in English whatever it is asked."""
+
+    def __init__(self, inner):
+        self._inner = inner
+
+    def __getattr__(self, name):
+        return getattr(self._inner, name)
+
+    def get_proctoring_config(self, locale="en"):
+        config = self._inner.get_proctoring_config("en")
+        return {**config, "language": "en"}
+
+
+def test_provider_texts_in_another_language_carry_their_lang(app, setup, factory, sign_in,
+                                                             client, monkeypatch):
+    registry = app.extensions["proctor_backends"]
+    monkeypatch.setitem(registry._backends, "mock",
+                        _EnglishOnlyProvider(registry._backends["mock"]))
+    factory.attempt(setup["proctored"], setup["learner"], "created")
+    db.session.commit()
+    sign_in(setup["learner"])
+    spanish = client.get(f"/courses/{ENCODED}/exams/proctored-1?lang=es").get_data(as_text=True)
+    assert '<html lang="es">' in spanish
+    assert '<ol class="steps" lang="en">' in spanish
+    refresh()  # the test's app context outlives the request: forget its cached locale
+    english = client.get(f"/courses/{ENCODED}/exams/proctored-1?lang=en").get_data(as_text=True)
+    assert '<ol class="steps">' in english  # same language as the page: nothing to mark
+
+
+def test_the_running_exam_names_its_proctor_and_ends_without_scripts(setup, factory, sign_in,
+                                                                    client):
+    factory.attempt(setup["proctored"], setup["learner"], "started")
+    db.session.commit()
+    sign_in(setup["learner"])
+    html = client.get(f"/courses/{ENCODED}/exams/proctored-1").get_data(as_text=True)
+    assert "Proctored by Mock Proctoring Service" in html
+    assert re.search(r'id="timer-end"><span class="visually-hidden">Your exam ends at ', html)
+    assert 'data-action="stop"' in html
+    timed = client.get(f"/courses/{ENCODED}/exams/timed-1").get_data(as_text=True)
+    assert "Proctored by" not in timed
