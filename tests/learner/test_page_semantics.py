@@ -5,11 +5,13 @@ proctor."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 from flask_babel import refresh
 
 from proctor_web.extensions import db
+from proctor_web.models import utcnow
 
 ENCODED = "course-v1%3ATestX%2BT101%2B2026"
 CONTENT = "/static/sample-exam/index.html"
@@ -97,3 +99,30 @@ def test_the_running_exam_names_its_proctor_and_ends_without_scripts(setup, fact
     assert 'data-action="stop"' in html
     timed = client.get(f"/courses/{ENCODED}/exams/timed-1").get_data(as_text=True)
     assert "Proctored by" not in timed
+
+
+def test_practice_exams_never_say_the_recording_is_reviewed(setup, factory, sign_in, client):
+    practice = factory.exam("practice", content_id="practice-1", content_url=CONTENT,
+                            backend="mock", is_proctored=False)
+    factory.attempt(practice, setup["learner"], "ready_to_submit",
+                    started_at=utcnow() - timedelta(minutes=5), allowed_time_limit_mins=60)
+    db.session.commit()
+    sign_in(setup["learner"])
+    html = client.get(f"/courses/{ENCODED}/exams/practice-1").get_data(as_text=True)
+    assert 'data-situation="ready_to_submit"' in html
+    assert "nobody reviews it" in html, re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))[:1500]
+    assert "sent for review" not in html and "reviewed" not in html
+
+
+def test_the_onboarding_exam_is_an_identity_check_not_a_quiz(setup, factory, sign_in, client):
+    onboarding = factory.exam("onboarding", content_id="onboarding-1")
+    factory.attempt(onboarding, setup["learner"], "started",
+                    started_at=utcnow() - timedelta(minutes=1), allowed_time_limit_mins=60,
+                    taking_as_proctored=True)
+    db.session.commit()
+    sign_in(setup["learner"])
+    html = client.get(f"/courses/{ENCODED}/exams/onboarding-1").get_data(as_text=True)
+    assert 'data-situation="started"' in html
+    assert "Identity check in progress" in html and "identity document" in html
+    assert "<iframe" not in html  # no questions
+    assert "Finish the identity check" in html

@@ -94,7 +94,7 @@ TEMPLATES: dict[tuple[ExamType, Situation], str] = {
     (T.PROCTORED, X.REVIEW_CONTENT): "review_content",
     **{(T.PRACTICE, s): name for s, name in {**_COMMON, **_PROVIDER_STEPS}.items()},
     (T.PRACTICE, X.ENTRANCE): "practice_entrance",
-    (T.PRACTICE, X.READY_TO_SUBMIT): "proctored_ready_to_submit",
+    (T.PRACTICE, X.READY_TO_SUBMIT): "practice_ready_to_submit",  # nobody reviews practice
     (T.PRACTICE, X.SUBMITTED): "practice_retry",
     (T.PRACTICE, X.SECOND_REVIEW): "practice_retry",
     (T.PRACTICE, X.REJECTED): "practice_retry",
@@ -102,6 +102,7 @@ TEMPLATES: dict[tuple[ExamType, Situation], str] = {
     (T.PRACTICE, X.ERROR): "practice_error",
     **{(T.ONBOARDING, s): name for s, name in {**_COMMON, **_PROVIDER_STEPS}.items()},
     (T.ONBOARDING, X.ENTRANCE): "onboarding_entrance",
+    (T.ONBOARDING, X.STARTED): "onboarding_started",  # an identity check, not questions
     (T.ONBOARDING, X.EXPIRED): "proctored_expired",
     (T.ONBOARDING, X.READY_TO_SUBMIT): "onboarding_ready_to_submit",
     (T.ONBOARDING, X.SUBMITTED): "onboarding_submitted",
