@@ -198,3 +198,49 @@ def test_without_javascript_the_exam_shows_its_end_and_can_be_submitted(live_ser
                                                                    "submitted")
     finally:
         context.close()
+
+
+def _current_step(page) -> str:
+    nav = page.get_by_role("navigation", name="Exam steps")
+    return nav.locator('[aria-current="step"] .flow-label').inner_text()
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
+def test_the_proctored_flow_shows_its_steps_and_one_system_check_state(
+        live_server, browser, login, shot, fresh_learner, viewport):
+    username, password = fresh_learner()
+    context, page, violations = _new_page(browser, viewport)
+    try:
+        login(page, username, password)
+        page.goto(exam_url(live_server, "proctored-exam"))
+        assert _current_step(page) == "Set up"
+        page.get_by_role("button", name="Continue to the proctored exam").click()
+        expect(page.locator("article.exam-page")).to_have_attribute("data-situation",
+                                                                   "instructions")
+        assert _current_step(page) == "System check"
+        expect(page.get_by_role("heading", name="Steps from Mock Proctoring Service")
+               ).to_be_visible()
+        expect(page.get_by_role("progressbar")).to_have_count(0)
+        with context.expect_page() as software:
+            page.get_by_role("button", name="Start the system check").click()
+        software.value.close()
+        # The mock is ready a second after the click: catch the waiting state, or its end.
+        waiting = page.get_by_text("Waiting for Mock Proctoring Service…")
+        ready = page.locator('article.exam-page[data-situation="ready_to_start"]')
+        expect(waiting.or_(ready)).to_be_visible()
+        if waiting.is_visible():
+            expect(page.get_by_role("progressbar", name="System check in progress")
+                   ).to_be_visible()
+            expect(page.get_by_role("link", name="Check again", exact=True)).to_be_visible()
+            expect(page.get_by_role("link", name="Open the system check again (new tab)")
+                   ).to_be_visible()
+            expect(page.get_by_role("button", name="Start the system check")).to_have_count(0)
+            shot(page, f"system-check-waiting-{viewport['width']}")
+        expect(ready).to_be_visible(timeout=20_000)
+        assert _current_step(page) == "Rules"
+        wide = page.evaluate("document.scrollingElement.scrollWidth <= innerWidth")
+        assert wide, "the step indicator scrolls sideways"
+        shot(page, f"flow-steps-rules-{viewport['width']}")
+        assert violations == []
+    finally:
+        context.close()

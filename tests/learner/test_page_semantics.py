@@ -126,3 +126,55 @@ def test_the_onboarding_exam_is_an_identity_check_not_a_quiz(setup, factory, sig
     assert "Identity check in progress" in html and "identity document" in html
     assert "<iframe" not in html  # no questions
     assert "Finish the identity check" in html
+
+
+def test_flow_steps_follow_the_situation():
+    from proctor_web.models import ExamType
+    from proctor_web.services.learner.situations import Situation, flow_for
+
+    def states(kind, situation):
+        return [(item.step.value, item.state) for item in flow_for(kind, situation)]
+
+    assert states(ExamType.PROCTORED, Situation.READY_TO_START) == [
+        ("set_up", "done"), ("system_check", "done"), ("rules", "current"),
+        ("exam", "todo"), ("submitted", "todo"), ("review", "todo")]
+    assert states(ExamType.PROCTORED, Situation.VERIFIED)[-1] == ("review", "current")
+    # Nobody reviews practice: its flow ends at "submitted", reached by every end state.
+    assert [s for s, _ in states(ExamType.PRACTICE, Situation.SUBMITTED)][-1] == "submitted"
+    assert states(ExamType.PRACTICE, Situation.VERIFIED)[-1] == ("submitted", "current")
+    assert flow_for(ExamType.TIMED, Situation.ENTRANCE) == []
+    assert flow_for(ExamType.PROCTORED, Situation.STAFF_PREVIEW) == []
+    assert flow_for(ExamType.PROCTORED, Situation.STARTED) == []  # the timer bar says it
+
+
+def test_the_system_check_shows_one_state_at_a_time(setup, factory, sign_in, client):
+    attempt = factory.attempt(setup["proctored"], setup["learner"], "created")
+    db.session.commit()
+    sign_in(setup["learner"])
+    url = f"/courses/{ENCODED}/exams/proctored-1"
+    before = client.get(url).get_data(as_text=True)
+    assert re.search(r'<li class="flow-step flow-current" aria-current="step">\s*'
+                     r'<span class="flow-number" aria-hidden="true">2</span>\s*'
+                     r'<span class="flow-label">System check</span>', before)
+    assert "Steps from Mock Proctoring Service" in before
+    assert 'data-action="click_download_software"' in before
+    assert "<progress" not in before and "Waiting for" not in before
+    attempt.status = "download_software_clicked"
+    db.session.commit()
+    # (the test provider is ready at once on a read: render the waiting state directly)
+    from flask import render_template
+
+    from proctor_web.services.learner import pages
+
+    with client.application.test_request_context(url):
+        page = pages.exam_page(setup["proctored"], setup["learner"], attempt.created,
+                               locale="en")
+        page.context["provider"]["download_url"] = "https://provider.example/check"
+        page.attempt.status = "download_software_clicked"
+        waiting = render_template(page.template, page=page, exam=page.exam,
+                                  attempt=page.attempt, payload=page.payload, page_url=url,
+                                  **page.context)
+    assert "Waiting for Mock Proctoring Service…" in waiting
+    assert '<progress class="check-bar" aria-label="System check in progress">' in waiting
+    assert 'id="software-link"' in waiting and 'id="check-again"' in waiting
+    assert 'data-action="click_download_software"' not in waiting  # no second button

@@ -39,7 +39,13 @@ from proctor_web.services.learner.loading import (
     refresh,
 )
 from proctor_web.services.learner.payloads import attempt_payload, exam_path
-from proctor_web.services.learner.situations import Facts, Situation, situation_for, template_for
+from proctor_web.services.learner.situations import (
+    Facts,
+    Situation,
+    flow_for,
+    situation_for,
+    template_for,
+)
 
 log = logging.getLogger(__name__)
 S = AttemptStatus
@@ -182,6 +188,7 @@ def exam_page(
         "course": course,
         "viewable_past_due": facts.viewable_past_due and facts.past_due,
         "onboarding_link": None,
+        "flow": flow_for(kind, situation),
         # Shown for as long as a proctoring session records the learner.
         "proctored_by": provider["name"] if (
             attempt is not None and attempt.taking_as_proctored and kind is not T.TIMED

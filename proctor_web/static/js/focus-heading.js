@@ -20,7 +20,7 @@ function arrivedByAction() {
 
 function focusTarget() {
   return document.querySelector("[data-focus-on-load]")
-    || document.querySelector("main .notice[role]:not([hidden])")
+    || document.querySelector("main .notice[role]:not([hidden]), main .check-waiting")
     || document.getElementById("page-title")
     || document.querySelector("main h1");
 }
