@@ -244,3 +244,31 @@ def test_the_proctored_flow_shows_its_steps_and_one_system_check_state(
         assert violations == []
     finally:
         context.close()
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
+def test_home_shows_each_exams_state_with_no_axe_violation(live_server, browser, login, shot,
+                                                           fresh_learner, viewport):
+    from axe_playwright_python.sync_playwright import Axe
+
+    from tests.browser.test_learner_a11y import AXE_OPTIONS
+
+    username, password = fresh_learner()
+    _started(live_server, username, "timed-exam")
+    context, page, violations = _new_page(browser, viewport)
+    try:
+        login(page, username, password)
+        page.goto(live_server.path("/"))
+        timed = page.locator(".exam-item").filter(has_text="Timed Midterm")
+        expect(timed.locator(".badge")).to_have_text("In progress")
+        expect(timed).to_contain_text(re.compile(r"2\d minutes left"))
+        expect(timed.get_by_role("link", name="Continue the exam: Timed Midterm")).to_be_visible()
+        final = page.locator(".exam-item").filter(has_text="Proctored Final Exam")
+        expect(final.locator(".badge")).to_have_text("Not started")
+        assert page.evaluate("document.scrollingElement.scrollWidth <= innerWidth")
+        results = Axe().run(page, options=AXE_OPTIONS)
+        shot(page, f"home-states-{viewport['width']}")
+        assert results.violations_count == 0, results.generate_report()
+        assert violations == []
+    finally:
+        context.close()
