@@ -272,3 +272,30 @@ def test_home_shows_each_exams_state_with_no_axe_violation(live_server, browser,
         assert violations == []
     finally:
         context.close()
+
+
+def test_times_follow_the_browsers_time_zone_with_utc_beside(live_server, browser, login,
+                                                             fresh_learner):
+    username, password = fresh_learner()
+    _started(live_server, username, "timed-exam")
+    context = browser.new_context(viewport=DESKTOP, locale="es-ES", timezone_id="America/Bogota")
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    violations = watch_csp_violations(page)
+    try:
+        login(page, username, password)
+        # The home page posts the zone, then loads once more with the times in it.
+        expect(page.locator("#timezone-script")).to_have_attribute("data-timezone",
+                                                                  "America/Bogota")
+        page.goto(exam_url(live_server, "timed-exam") + "?lang=es")
+        expect(page.locator("#timezone-script")).to_have_attribute("data-timezone",
+                                                                  "America/Bogota")
+        expect(page.locator("#timer-end")).to_contain_text(
+            re.compile(r"hora de Colombia \(\d\d:\d\d UTC\)"))
+        utc_end = page.evaluate("window.proctorWeb.state.timer_ends")
+        local = page.evaluate("""(end) => new Date(end).toLocaleTimeString('es-ES',
+            {hour: 'numeric', minute: '2-digit', timeZone: 'America/Bogota'})""", utc_end)
+        expect(page.locator("#timer-end [aria-hidden=true]")).to_have_text(f"Fin: {local}")
+        assert violations == []
+    finally:
+        context.close()
