@@ -56,6 +56,7 @@ def _init_extensions(app: Flask) -> None:
         i18n,
         models,  # noqa: F401  (every table known to the metadata)
         security,
+        timezones,
     )
     from proctor_web.extensions import csrf, db, login_manager, migrate
 
@@ -68,6 +69,7 @@ def _init_extensions(app: Flask) -> None:
     security.init_request_guards(app)  # before CSRF: anonymous API writes get 401 first
     csrf.init_app(app)
     i18n.init_app(app)  # Flask-Babel, and a signed-in person's language kept on the account
+    timezones.init_app(app)  # learner pages: times in the browser's zone, UTC beside them
     login_manager.init_app(app)
     auth.init_login_manager(login_manager)
 

@@ -129,7 +129,9 @@ def demo() -> None:
     for spec in DEMO_EXAMS:
         if exams.find_exam(DEMO_COURSE_ID, spec["content_id"]) is None:
             fields = {k: v for k, v in spec.items() if k != "content_id"}
-            fields["content_url"] = DEMO_CONTENT_URL
+            if not (spec["is_proctored"] and spec["is_practice_exam"]):
+                # The onboarding exam is an identity check: no quiz questions in it.
+                fields["content_url"] = DEMO_CONTENT_URL
             exam = exams.create_exam(DEMO_COURSE_ID, spec["content_id"], fields, None, now)
             if exam.is_proctored and not exam.is_practice_exam:
                 exams.set_review_policy(

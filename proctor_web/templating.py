@@ -92,9 +92,6 @@ def client_state(page: Any) -> dict[str, Any]:
         "csrf_token": generate_csrf(),
         "exam": {"course_id": page.exam.course_id, "content_id": page.exam.content_id},
         "strings": {
-            "hide": gettext("Hide the timer"),
-            "show": gettext("Show the timer"),
-            "hidden": gettext("Timer hidden"),
             "low": gettext("%(time)s left. Time is getting short.", time="{time}"),
             "critical": gettext("%(time)s left. Your exam will be submitted automatically "
                                 "when time runs out.", time="{time}"),

@@ -145,6 +145,7 @@ class RestBackend(ProctoringBackend):
         params: Mapping[str, Any] | None = None,
         locale: str | None = None,
         what: str,
+        heard_language: list[str] | None = None,
     ) -> Any:
         """One authenticated call; a 401 on a cached token earns one fresh token and retry."""
         url = f"{self.base_url}{path}"
@@ -179,6 +180,9 @@ class RestBackend(ProctoringBackend):
             raise ProviderRefused(
                 f"{self.display_name}: {what} refused ({status}): {_detail(response)}", status
             )
+        if heard_language is not None and response.headers.get("Content-Language"):
+            # The language the provider actually answered in (maybe not the one asked for).
+            heard_language.append(response.headers["Content-Language"].split(",")[0].strip())
         try:
             return response.json()
         except ValueError:
@@ -311,11 +315,14 @@ class RestBackend(ProctoringBackend):
     # Learner page and dashboard -----------------------------------------------------------
 
     def get_proctoring_config(self, locale: str = "en") -> dict[str, Any]:
-        answer = self._request("GET", "/api/v1/config/", locale=locale, what="reading the config")
+        language: list[str] = []
+        answer = self._request("GET", "/api/v1/config/", locale=locale, what="reading the config",
+                               heard_language=language)
         if not isinstance(answer, Mapping):
             raise BackendError(f"{self.display_name}: config is not an object.")
         return {
             "name": answer.get("name") or self.display_name,
+            "language": language[0] if language else None,
             "rules": dict(answer.get("rules") or {}),
             "instructions": list(answer.get("instructions") or []),
             "download_url": answer.get("download_url"),

@@ -229,3 +229,14 @@ def test_review_payload_validation():
 def test_settings_are_checked_at_start_up(settings, message):
     with pytest.raises(BackendSettingsError, match=message):
         make(**settings)
+
+
+@responses.activate
+def test_the_config_says_which_language_the_provider_answered_in():
+    token_response(responses)
+    responses.get(f"{BASE}/api/v1/config/", json={"name": "P", "instructions": ["Open it"]},
+                  headers={"Content-Language": "en-US"})
+    responses.get(f"{BASE}/api/v1/config/", json={"name": "P", "instructions": ["Ábrelo"]})
+    backend = make()
+    assert backend.get_proctoring_config("es")["language"] == "en-US"
+    assert backend.get_proctoring_config("es")["language"] is None  # it did not say

@@ -42,7 +42,7 @@ def test_learner_pages_run_under_the_policy(live_server, page, login, fresh_lear
     username, password = fresh_learner()
     login(page, username, password)
     _policy(page.goto(live_server.path("/")))
-    expect(page.get_by_role("link", name="Timed Midterm")).to_be_visible()
+    expect(page.get_by_role("link", name="Timed Midterm", exact=True)).to_be_visible()
 
     _policy(page.goto(exam_url(live_server, "timed-exam")))
     page.get_by_role("button", name="Start my timed exam").click()

@@ -99,6 +99,7 @@ def test_every_interstitial_has_no_axe_violations(live_server, page, login, shot
     live_server.app.config["EXAM_VIEWABLE_PAST_DUE"] = True
     signed_in = None
     failures = []
+    titles: dict[tuple[ExamType, str], str] = {}
     try:
         for template, (kind, situation) in PAGES:
             if situation is X.INACTIVE_ACCOUNT:
@@ -114,6 +115,15 @@ def test_every_interstitial_has_no_axe_violations(live_server, page, login, shot
             page.goto(live_server.path(f"/courses/{ENCODED}/exams/{content_id}{query}"))
             expect(page.locator("article.exam-page")).to_have_attribute(
                 "data-situation", situation.value)
+            # Its own <h1>, and a <title> that leads with it (or says the exam is running).
+            heading = page.locator("h1")
+            expect(heading).to_have_count(1)
+            title = page.title()
+            if situation is not X.STARTED and not title.startswith(heading.inner_text()):
+                failures.append(f"{template}: title {title!r} vs heading {heading.inner_text()!r}")
+            if (kind, title) in titles:
+                failures.append(f"{template}: same title as {titles[(kind, title)]}: {title!r}")
+            titles[(kind, title)] = template
             results = axe.run(page, options=AXE_OPTIONS)
             shot(page, f"a11y-{template}")
             if results.violations_count:
@@ -169,10 +179,10 @@ def test_a_timed_exam_by_keyboard_alone(live_server, page, login, shot, fresh_le
     shot(page, "keyboard-01-focus-on-start")
     page.keyboard.press("Enter")
     expect(page.locator("article.exam-page")).to_have_attribute("data-situation", "started")
-    tab_to("Hide the timer")
+    tab_to("Hide timer")
     page.keyboard.press("Enter")
     expect(page.locator("#timer-toggle")).to_have_attribute("aria-pressed", "true")
-    expect(page.locator("#timer-toggle")).to_have_text("Show the timer")
+    expect(page.locator("#timer-toggle")).to_have_text("Hide timer")
     expect(page.locator("#timer-value")).to_be_hidden()
     page.keyboard.press("Space")
     expect(page.locator("#timer-value")).to_have_text(re.compile(r"^0:[23]\d:\d\d$"))

@@ -137,7 +137,7 @@ def test_every_pair_renders_from_real_data(app, factory, now, monkeypatch, kind,
                                page_url=payloads.exam_path(exam.course_id, exam.content_id),
                                **page.context)
     assert f'data-situation="{situation.value}"' in html
-    assert '<h1 id="page-title">' in html
+    assert '<h1 id="page-title" tabindex="-1">' in html
     # A learner who declined proctoring takes the exam as an open exam (edx-proctoring
     # renders the content for them too), untimed.
     shows_content = situation in (X.STARTED, X.REVIEW_CONTENT, X.DECLINED) or (

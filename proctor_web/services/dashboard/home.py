@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlalchemy import select
 
 from proctor_web.extensions import db
-from proctor_web.models import Course, CourseMembership, Exam, User
+from proctor_web.models import Course, CourseMembership, Exam, User, utcnow
+from proctor_web.services.learner.home import ExamState, exam_states
 
 
 @dataclass(frozen=True)
@@ -15,9 +17,11 @@ class CourseCard:
     course: Course
     role: str
     exams: list[Exam]
+    #: The learner's state on each exam, by exam id (learners' cards only).
+    states: dict[int, ExamState] = field(default_factory=dict)
 
 
-def home_for(user: User) -> list[CourseCard]:
+def home_for(user: User, now: datetime | None = None) -> list[CourseCard]:
     """The courses a person belongs to; global staff manage every course."""
     if user.is_staff:
         rows = [(course, "staff") for course in db.session.execute(
@@ -38,4 +42,8 @@ def home_for(user: User) -> list[CourseCard]:
             .order_by(Exam.id)
         ).scalars():
             exams_by_course[exam.course_id].append(exam)
-    return [CourseCard(course, role, exams_by_course[course.course_id]) for course, role in rows]
+    now = now or utcnow()
+    return [CourseCard(course, role, exams_by_course[course.course_id],
+                       {} if role == "staff" else exam_states(
+                           user, course, exams_by_course[course.course_id], now))
+            for course, role in rows]

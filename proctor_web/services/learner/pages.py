@@ -39,7 +39,13 @@ from proctor_web.services.learner.loading import (
     refresh,
 )
 from proctor_web.services.learner.payloads import attempt_payload, exam_path
-from proctor_web.services.learner.situations import Facts, Situation, situation_for, template_for
+from proctor_web.services.learner.situations import (
+    Facts,
+    Situation,
+    flow_for,
+    situation_for,
+    template_for,
+)
 
 log = logging.getLogger(__name__)
 S = AttemptStatus
@@ -69,7 +75,8 @@ def _provider_info(
     """
     if backend is None:
         return {"name": "", "instructions": [], "rules": {}, "download_url": None,
-                "tech_support": {}, "javascript": None, "unavailable": False}
+                "tech_support": {}, "javascript": None, "unavailable": False,
+                "text_lang": None}
     try:
         config = backend.get_proctoring_config(locale) or {}
     except BackendError as error:
@@ -85,6 +92,9 @@ def _provider_info(
         "javascript": backend.get_javascript(),
         "ping_interval": backend.ping_interval,
         "unavailable": bool(config.get("unavailable")),
+        # The provider's steps and rules stay in the language it wrote them in: when that
+        # is not the page's, they carry it (lang) so screen readers pronounce them right.
+        "text_lang": _other_language(config.get("language"), locale),
     }
     if (
         attempt is not None
@@ -103,6 +113,16 @@ def _provider_info(
         if details.get("instructions"):
             info["instructions"] = list(details["instructions"])
     return info
+
+
+def _other_language(text_language: str | None, page_locale: str) -> str | None:
+    """``text_language`` (a BCP 47 tag) when it differs from the page's language, else None."""
+    if not text_language:
+        return None
+    tag = str(text_language).split(",")[0].strip().replace("_", "-")
+    if not tag or tag.split("-")[0].lower() == page_locale.replace("_", "-").split("-")[0].lower():
+        return None
+    return tag
 
 
 def exam_page(
@@ -168,6 +188,11 @@ def exam_page(
         "course": course,
         "viewable_past_due": facts.viewable_past_due and facts.past_due,
         "onboarding_link": None,
+        "flow": flow_for(kind, situation),
+        # Shown for as long as a proctoring session records the learner.
+        "proctored_by": provider["name"] if (
+            attempt is not None and attempt.taking_as_proctored and kind is not T.TIMED
+        ) else None,
         # An LTI proctoring tool that asked to hear of the end gets LtiEndAssessment.
         "lti_end_assessment_url": lti_proctoring.end_page_path(attempt),
     }

@@ -94,7 +94,7 @@ TEMPLATES: dict[tuple[ExamType, Situation], str] = {
     (T.PROCTORED, X.REVIEW_CONTENT): "review_content",
     **{(T.PRACTICE, s): name for s, name in {**_COMMON, **_PROVIDER_STEPS}.items()},
     (T.PRACTICE, X.ENTRANCE): "practice_entrance",
-    (T.PRACTICE, X.READY_TO_SUBMIT): "proctored_ready_to_submit",
+    (T.PRACTICE, X.READY_TO_SUBMIT): "practice_ready_to_submit",  # nobody reviews practice
     (T.PRACTICE, X.SUBMITTED): "practice_retry",
     (T.PRACTICE, X.SECOND_REVIEW): "practice_retry",
     (T.PRACTICE, X.REJECTED): "practice_retry",
@@ -102,6 +102,7 @@ TEMPLATES: dict[tuple[ExamType, Situation], str] = {
     (T.PRACTICE, X.ERROR): "practice_error",
     **{(T.ONBOARDING, s): name for s, name in {**_COMMON, **_PROVIDER_STEPS}.items()},
     (T.ONBOARDING, X.ENTRANCE): "onboarding_entrance",
+    (T.ONBOARDING, X.STARTED): "onboarding_started",  # an identity check, not questions
     (T.ONBOARDING, X.EXPIRED): "proctored_expired",
     (T.ONBOARDING, X.READY_TO_SUBMIT): "onboarding_ready_to_submit",
     (T.ONBOARDING, X.SUBMITTED): "onboarding_submitted",
@@ -110,6 +111,58 @@ TEMPLATES: dict[tuple[ExamType, Situation], str] = {
     (T.ONBOARDING, X.REJECTED): "onboarding_rejected",
     (T.ONBOARDING, X.ERROR): "onboarding_error",
 }
+
+
+class Step(enum.StrEnum):
+    """The steps of the proctored flow, as the step indicator shows them."""
+
+    SET_UP = "set_up"
+    SYSTEM_CHECK = "system_check"
+    RULES = "rules"
+    EXAM = "exam"
+    SUBMITTED = "submitted"
+    REVIEW = "review"
+
+
+#: Where each situation of a provider-backed exam stands in its flow. Situations outside the
+#: flow (staff preview, onboarding missing, expired, declined ...) show no indicator, nor does
+#: the running exam (the timer bar says where the learner is, and the questions need room).
+STEP_OF: dict[Situation, Step] = {
+    X.ENTRANCE: Step.SET_UP,
+    X.CONFIRM_DECLINE: Step.SET_UP,
+    X.INSTRUCTIONS: Step.SYSTEM_CHECK,
+    X.INSTRUCTIONS_EXAM_CODE: Step.SYSTEM_CHECK,
+    X.READY_TO_START: Step.RULES,
+    X.READY_TO_SUBMIT: Step.EXAM,
+    X.READY_TO_RESUME: Step.EXAM,
+    X.ERROR: Step.EXAM,
+    X.SUBMITTED: Step.SUBMITTED,
+    X.SECOND_REVIEW: Step.REVIEW,
+    X.VERIFIED: Step.REVIEW,
+    X.REJECTED: Step.REVIEW,
+}
+_ALL_STEPS = tuple(Step)
+#: Nobody reviews a practice exam: its flow ends when it is submitted.
+_PRACTICE_STEPS = tuple(step for step in Step if step is not Step.REVIEW)
+
+
+@dataclass(frozen=True)
+class FlowStep:
+    step: Step
+    state: str  # "done", "current" or "todo"
+
+
+def flow_for(exam_type: ExamType, situation: Situation) -> list[FlowStep]:
+    """The step indicator of a page: every step with its state, or [] for no indicator."""
+    if exam_type is T.TIMED or situation not in STEP_OF:
+        return []
+    steps = _PRACTICE_STEPS if exam_type is T.PRACTICE else _ALL_STEPS
+    current = STEP_OF[situation]
+    if current not in steps:
+        current = steps[-1]
+    position = steps.index(current)
+    return [FlowStep(step, "done" if i < position else "current" if i == position else "todo")
+            for i, step in enumerate(steps)]
 
 
 def template_for(exam_type: ExamType, situation: Situation) -> str:

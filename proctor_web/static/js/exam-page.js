@@ -2,6 +2,7 @@
 // Everything here is optional: every action is a plain form that works without JavaScript.
 
 import { notifyParent } from "./embed.js";
+import { markMovedOn } from "./focus-heading.js";
 import { startPolling } from "./poll.js";
 import { ExamTimer } from "./timer.js";
 import { ProviderWorker, startPinging } from "./worker-bridge.js";
@@ -16,6 +17,7 @@ function showAlert(text) {
 }
 
 function reloadPage() {
+  markMovedOn();  // the new page's heading gets focus: it says what changed
   // In an LMS frame without cookies the session travels with the page (lti-frame.js).
   const url = window.location.pathname;
   window.location.replace(window.ltiFrame ? window.ltiFrame.withToken(url) : url);

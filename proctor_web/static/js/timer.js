@@ -73,8 +73,8 @@ export class ExamTimer {
 
   setHidden(hidden) {
     this.bar.classList.toggle("timer-hidden", hidden);
+    // One fixed label ("Hide the timer"); aria-pressed says whether it is hidden.
     this.toggle.setAttribute("aria-pressed", String(hidden));
-    this.toggle.textContent = hidden ? this.strings.show : this.strings.hide;
   }
 
   announce(text) {
