@@ -249,6 +249,30 @@ def test_exam_create_and_edit(dash, login_as, client, session):
     assert exam.review_policy.review_policy == "Closed book"
 
 
+def test_the_due_date_field_round_trips_to_the_second(dash, login_as, client, session):
+    """Issue 12: the due-date field says its zone (UTC) and gives back exactly what it got,
+    so saving the form unchanged never moves a due date set to the second (by the API)."""
+    import re
+    from datetime import UTC, datetime
+
+    from proctor_web.services import exams
+
+    login_as(dash.staff)
+    exam = exams.find_exam(dash.course_id, dash.timed.content_id)
+    exam.due_date = datetime(2026, 12, 24, 23, 59, 59, tzinfo=UTC)
+    session.commit()
+    form = client.get(page_url(dash.course_id, f"exams/{exam.id}/edit")).get_data(as_text=True)
+    assert "UTC" in form[:form.index('id="due_date"') + 400]
+    shown = re.search(r'id="due_date"[^>]*value="([^"]*)"', form)[1]
+    assert shown == "2026-12-24T23:59:59"
+    response = client.post(page_url(dash.course_id, f"exams/{exam.id}/edit"), data={
+        "exam_name": exam.exam_name, "time_limit_mins": str(exam.time_limit_mins),
+        "due_date": shown, "exam_type": "timed", "is_active": "true"})
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+    session.refresh(exam)
+    assert exam.due_date == datetime(2026, 12, 24, 23, 59, 59, tzinfo=UTC)
+
+
 def test_course_settings(dash, login_as, client, session):
     login_as(dash.staff)
     response = client.post(page_url(dash.course_id, "settings"), data={
