@@ -8,10 +8,12 @@ later, outside any request of theirs, use it (``email_locale``).
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from typing import Any
 
 from flask import Flask, current_app, has_request_context, request, session
-from flask_babel import gettext, ngettext
+from flask_babel import get_locale, gettext, ngettext
 from flask_login import current_user
 
 from proctor_web.extensions import babel
@@ -197,6 +199,26 @@ def csrf_reason(description: str | None) -> str:
     return reasons.get(str(description or ""), str(description or ""))
 
 
+def per_locale(fn: Callable[..., str]) -> Callable[..., str]:
+    """Remember ``fn``'s answers per language: the timer payload asks for the same few labels
+    on every poll of every learner, and translating them costs more than the rest of it."""
+    answers: dict[tuple[str, tuple[Any, ...]], str] = {}
+
+    @functools.wraps(fn)
+    def remembered(*args: Any) -> str:
+        key = (str(get_locale()), args)
+        try:
+            return answers[key]
+        except KeyError:
+            if len(answers) > 20_000:  # bounded: a few labels per language in practice
+                answers.clear()
+            answer = answers[key] = fn(*args)
+            return answer
+
+    return remembered
+
+
+@per_locale
 def human_duration(minutes: int) -> str:
     """"1 hour and 30 minutes", in the learner's language."""
     hours, mins = divmod(max(int(minutes), 0), 60)
@@ -226,15 +248,23 @@ def accessibility_time_string(seconds: float) -> str:
     whole minutes: the remaining seconds / 60 rounded half to even (0.5 -> 0, 1.5 -> 2), so
     the last half minute reads "0 minutes".
     """
-    minutes = round(max(float(seconds), 0.0) / 60)
+    return _minutes_remaining(round(max(float(seconds), 0.0) / 60))
+
+
+@per_locale
+def _minutes_remaining(minutes: int) -> str:
     return gettext("you have %(time)s remaining", time=human_duration(minutes))
 
 
+_EXAM_TYPE_NAMES = {
+    "timed": N_("a timed exam"),
+    "proctored": N_("a proctored exam"),
+    "practice": N_("a practice exam"),
+    "onboarding": N_("an onboarding exam"),
+}
+
+
+@per_locale
 def humanized_exam_type(exam_type: str) -> str:
-    names = {
-        "timed": gettext("a timed exam"),
-        "proctored": gettext("a proctored exam"),
-        "practice": gettext("a practice exam"),
-        "onboarding": gettext("an onboarding exam"),
-    }
-    return names.get(exam_type, exam_type)
+    name = _EXAM_TYPE_NAMES.get(exam_type)
+    return gettext(name) if name else exam_type
