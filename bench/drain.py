@@ -3,8 +3,8 @@
     .venv/bin/python bench/drain.py [--rows 10000] [--workers 2] [--rabbitmq] [--batch 300]
 
 Starts the fake REST provider (its own process), a loopback SMTP sink (in this process),
-``--workers`` Celery workers (``celery -A proctor_web.tasks.worker worker -n NAME
---concurrency 1``, one process each, as ``flask proctor worker`` cannot name its node)
+``--workers`` Celery workers (``flask proctor worker --hostname NAME --concurrency 1``,
+one process each)
 over Redis at 127.0.0.1:6379 (RabbitMQ at 127.0.0.1:5672 with --rabbitmq) and builds a
 throw-away PostgreSQL database (127.0.0.1:5432, user postgres; PROCTOR_BENCH_PG_URL to
 change). Each simulated attempt is registered at the provider and then gets three outbox

@@ -222,15 +222,11 @@ def celery_worker(env: Mapping[str, str], log_path: Path, concurrency: int = 1,
                   extra: Sequence[str] = (), timeout: float = 60,
                   node_name: str | None = None) -> Iterator[subprocess.Popen]:
     """``flask --app proctor_web proctor worker`` with ``env`` (which names the broker and
-    queue), once it says it is ready. With ``node_name`` (needed for a second worker on one
-    host over RabbitMQ, whose control queue is exclusive to a node name), the equivalent
-    ``celery -A proctor_web.tasks.worker worker -n NAME``, as the flask command has no
-    option for it."""
+    queue), once it says it is ready. ``node_name`` (``--hostname``) is needed for a second
+    worker on one host over RabbitMQ, whose control queue is exclusive to a node name."""
+    command = [sys.executable, "-m", "flask", "--app", "proctor_web", "proctor", "worker"]
     if node_name:
-        command = [sys.executable, "-m", "celery", "-A", "proctor_web.tasks.worker",
-                   "worker", "-n", node_name, "--loglevel", "INFO"]
-    else:
-        command = [sys.executable, "-m", "flask", "--app", "proctor_web", "proctor", "worker"]
+        command += ["--hostname", node_name]
     command += ["--concurrency", str(concurrency), *extra]
     with process(command, env, log_path) as worker:
         wait_for(lambda: "ready." in log_path.read_text() or worker.poll() is not None,
