@@ -41,6 +41,8 @@ PAGES = [
     ("roster-import-preview", "/roster", "preview_import"),
     ("onboarding", "/onboarding", None),
     ("exams", "/exams", None),
+    ("attempt-detail", "/attempts", "open_detail"),
+    ("attempt-review", "/attempts", "open_review"),
 ]
 CSV_WITH_PROBLEMS = ("username,email,full name\nnew.learner,new@example.com,New Learner\n"
                      "bad name,bad@example.com,Bad Name\nalice,other@example.com,Alice\n")
@@ -109,6 +111,15 @@ def preview_import(page, directory: Path) -> None:
     page.wait_for_load_state()
 
 
+def open_attempt(page, review: bool) -> None:
+    """From the attempts list, alice's attempt (waiting for a second review) or its review."""
+    page.locator("table.attempts a", has_text="alice").first.click()
+    page.wait_for_load_state()
+    if review:
+        page.locator("a[href$='/review']").first.click()
+        page.wait_for_load_state()
+
+
 def take(base: str, out: Path, scratch: Path) -> list[Path]:
     from playwright.sync_api import sync_playwright
 
@@ -133,6 +144,8 @@ def take(base: str, out: Path, scratch: Path) -> list[Path]:
                             refuse_allowance(page)
                         elif action == "preview_import":
                             preview_import(page, scratch)
+                        elif action in ("open_detail", "open_review"):
+                            open_attempt(page, review=action == "open_review")
                         target = out / f"{name}-{width_name}-{lang}.png"
                         page.screenshot(path=str(target), full_page=True)
                         saved.append(target)
