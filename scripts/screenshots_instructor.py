@@ -91,6 +91,10 @@ def add_attempts() -> None:
             attempts.apply_action(attempt, Action.SUBMIT, learner, now)
             attempts.apply_action(attempt, Action.REQUIRE_SECOND_REVIEW,
                                   Actor.provider("mock"), now, "reviewer unsure")
+    # One allowance, so the allowance list and its history have a row to show.
+    from proctor_web.services import allowances
+    allowances.set_allowance(exam, courses.get_user("alice"), "additional_time_granted", "20",
+                             courses.get_user("instructor"), now)
     db.session.commit()
 
 

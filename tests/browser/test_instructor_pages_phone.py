@@ -4,6 +4,8 @@ sideways), and the roster import shows its preview before saving."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
@@ -166,3 +168,32 @@ def test_filters_line_up_on_a_wide_screen(live_server, page, login):
     search = page.get_by_label("Username or email").bounding_box()
     statuses = page.locator("form.filters fieldset").bounding_box()
     assert abs((search["y"] + search["height"]) - (statuses["y"] + statuses["height"])) <= 2
+
+
+@pytest.mark.parametrize("lang", ["en", "es"])
+def test_attempt_detail_review_and_allowance_list_on_a_phone(live_server, page, login, shot,
+                                                             lang, fresh_learner):
+    """The attempt's facts, its review page and a learner's allowances fit 360 px."""
+    from proctor_web.extensions import db
+    from proctor_web.models import utcnow
+    from proctor_web.services import allowances, courses, exams
+
+    learner, _ = fresh_learner(prefix="phone")
+    attempt_id = attempt_in(live_server, learner, "proctored-exam", "second_review_required")
+    with live_server.app.app_context():
+        exam = exams.get_exam_by_content_id(DEMO_COURSE_ID, "proctored-exam")
+        allowances.set_allowance(exam, courses.get_user(learner), "additional_time_granted",
+                                 "25", None, utcnow())
+        db.session.commit()
+    page.set_viewport_size({"width": 360, "height": 800})
+    login(page, "instructor")
+    page.goto(live_server.path(f"{DASH}/attempts/{attempt_id}?lang={lang}"))
+    expect(page.locator(".facts .badge").first).to_be_visible()
+    check(page, shot, f"ux-attempt-detail-phone-{lang}")
+    page.goto(live_server.path(f"{DASH}/attempts/{attempt_id}/review?lang={lang}"))
+    check(page, shot, f"ux-review-phone-{lang}")
+    page.goto(live_server.path(f"{DASH}/allowances?lang={lang}"))
+    table = page.get_by_role("region", name=re.compile(learner)).locator("table.stack")
+    expect(table.locator("td[data-label]").first).to_be_visible()
+    check(page, shot, f"ux-allowance-list-phone-{lang}")
+    page.goto(live_server.path(f"{DASH}/?lang=en"))
