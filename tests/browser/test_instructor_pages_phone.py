@@ -18,6 +18,8 @@ WIDTHS = {"desktop": 1100, "phone": 360}
 
 
 def check(page, shot, name: str) -> None:
+    # After a form post the heading can be there before the stylesheet has applied.
+    page.wait_for_load_state("load")
     overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
     wide = page.evaluate("""[...document.querySelectorAll('body *')]
         .filter(e => e.getBoundingClientRect().right > window.innerWidth + 1)
