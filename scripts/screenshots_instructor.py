@@ -41,6 +41,8 @@ PAGES = [
     ("roster-import-preview", "/roster", "preview_import"),
     ("onboarding", "/onboarding", None),
     ("exams", "/exams", None),
+    ("attempt-detail", "/attempts", "open_detail"),
+    ("attempt-review", "/attempts", "open_review"),
 ]
 CSV_WITH_PROBLEMS = ("username,email,full name\nnew.learner,new@example.com,New Learner\n"
                      "bad name,bad@example.com,Bad Name\nalice,other@example.com,Alice\n")
@@ -89,6 +91,10 @@ def add_attempts() -> None:
             attempts.apply_action(attempt, Action.SUBMIT, learner, now)
             attempts.apply_action(attempt, Action.REQUIRE_SECOND_REVIEW,
                                   Actor.provider("mock"), now, "reviewer unsure")
+    # One allowance, so the allowance list and its history have a row to show.
+    from proctor_web.services import allowances
+    allowances.set_allowance(exam, courses.get_user("alice"), "additional_time_granted", "20",
+                             courses.get_user("instructor"), now)
     db.session.commit()
 
 
@@ -107,6 +113,15 @@ def preview_import(page, directory: Path) -> None:
     page.locator("#csv_file").locator("xpath=ancestor::form").locator(
         "button[type=submit]").click()
     page.wait_for_load_state()
+
+
+def open_attempt(page, review: bool) -> None:
+    """From the attempts list, alice's attempt (waiting for a second review) or its review."""
+    page.locator("table.attempts a", has_text="alice").first.click()
+    page.wait_for_load_state()
+    if review:
+        page.locator("a[href$='/review']").first.click()
+        page.wait_for_load_state()
 
 
 def take(base: str, out: Path, scratch: Path) -> list[Path]:
@@ -133,6 +148,8 @@ def take(base: str, out: Path, scratch: Path) -> list[Path]:
                             refuse_allowance(page)
                         elif action == "preview_import":
                             preview_import(page, scratch)
+                        elif action in ("open_detail", "open_review"):
+                            open_attempt(page, review=action == "open_review")
                         target = out / f"{name}-{width_name}-{lang}.png"
                         page.screenshot(path=str(target), full_page=True)
                         saved.append(target)

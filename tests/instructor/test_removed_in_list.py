@@ -15,8 +15,8 @@ from tests.instructor.conftest import page_url
 
 
 def removed_table(html: str) -> str:
-    assert 'class="attempts removed-attempts"' in html, "no removed attempts shown"
-    return html.split('class="attempts removed-attempts"')[1].split("</table>")[0]
+    assert 'class="attempts removed-attempts stack"' in html, "no removed attempts shown"
+    return html.split('class="attempts removed-attempts stack"')[1].split("</table>")[0]
 
 
 def test_a_reset_attempt_stays_in_the_list_struck_through_with_who_and_when(
