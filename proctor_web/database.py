@@ -157,11 +157,11 @@ def _forget_write(session: Session, _previous: object) -> None:
 
 
 def finish_read(session: Session) -> None:
-    """End the transaction of a read that may have written (expiry on read, a provider's
-    readiness): commit when something was flushed or is pending, else roll back, which
-    writes nothing and costs less than a commit on the hottest path (the timer poll)."""
+    """End a read that may have written (expiry on read, a provider's readiness): commit
+    when something was flushed or is pending; otherwise leave it to the teardown, so the
+    hottest path (the timer poll) sends no COMMIT or ROLLBACK of its own."""
     wrote = session.info.pop(_WROTE, False)
     if wrote or session.new or session.dirty or session.deleted:
         session.commit()
-    else:
-        session.rollback()
+    # Else nothing to end here: the request's teardown closes the session, which ends the
+    # read (one ROLLBACK, the pool's) without a statement of ours.

@@ -95,6 +95,13 @@ def init_app(app: Flask) -> None:
         return
     limiter = Limiter(key_func=client_address, app=app)
     app.extensions[EXTENSION_KEY] = limiter
+    limited = frozenset(rule.endpoint for rule in LIMITS)
+
+    @limiter.request_filter
+    def _not_limited() -> bool:
+        # Only the endpoints above have limits: every other request (the timer poll of every
+        # learner above all) skips the limiter's bookkeeping at once.
+        return request.endpoint not in limited
     for rule in LIMITS:
         view = app.view_functions[rule.endpoint]
         decorate = limiter.limit(
