@@ -292,3 +292,15 @@ def fresh_learner(live_server: LiveServer) -> Callable[..., tuple[str, str]]:
         return username, password
 
     return make
+
+
+def start_system_check(page: Any) -> None:
+    """Press "Start the system check" on a page or frame once the page's script has wired it
+    to open the provider's software (``data-opens-software``). Pressed earlier, under load,
+    the click only records itself and no tab opens: a race of the test, not of a learner
+    (who then gets the "open the system check again" link)."""
+    from playwright.sync_api import expect
+
+    form = page.locator("#system-check-form[data-opens-software]")
+    expect(form).to_be_attached(timeout=15_000)
+    form.locator("button").first.click()

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from proctor_web.extensions import db
 from proctor_web.models import ProviderEvent
+from tests.browser.conftest import start_system_check
 from tests.integration.test_rest_provider_e2e import (  # noqa: F401  (fixtures)
     Live,
     end_read,
@@ -46,7 +47,7 @@ def test_learner_takes_a_proctored_exam_against_the_fake_provider(
     # The system check is the provider's own page for this very attempt; opening it makes
     # the provider call our ready webhook.
     with page.context.expect_page() as software:
-        act(page, "click_download_software")
+        start_system_check(page)
     check = software.value
     check.wait_for_load_state()
     assert check.url.startswith(live.provider_url + "/download?")

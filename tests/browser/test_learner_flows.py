@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 from proctor_web.extensions import db
 from proctor_web.models import utcnow
 from proctor_web.services import attempts, courses, exams
-from tests.browser.conftest import DEMO_COURSE_ID
+from tests.browser.conftest import DEMO_COURSE_ID, start_system_check
 
 ENCODED_COURSE = "course-v1%3ADemoX%2BPROC101%2B2026"
 
@@ -68,7 +68,7 @@ def test_proctored_exam_with_the_mock_backend(live_server, page, login, shot, fr
 
     # The system check opens the provider's software in a new tab and records the click.
     with page.context.expect_page() as software:
-        page.get_by_role("button", name="Start the system check").click()
+        start_system_check(page)
     software_page = software.value
     software_page.wait_for_load_state()
     expect(software_page.get_by_role("heading", level=1)).to_have_text("Mock proctoring software")
@@ -207,7 +207,7 @@ def test_practice_and_onboarding_exams_in_spanish(live_server, page, login, shot
     act(page, "enter")
     wait_for(page, "instructions")
     with page.context.expect_page() as software:
-        act(page, "click_download_software")
+        start_system_check(page)
     software.value.close()
     wait_for(page, "ready_to_start", timeout=20_000)
     shot(page, f"{content_id}-es-02-ready-to-start")

@@ -14,7 +14,7 @@ from playwright.sync_api import expect
 from proctor_web.extensions import db
 from proctor_web.models import Attempt, utcnow
 from proctor_web.services import attempts, courses, exams
-from tests.browser.conftest import DEMO_COURSE_ID, watch_csp_violations
+from tests.browser.conftest import DEMO_COURSE_ID, start_system_check, watch_csp_violations
 from tests.browser.test_learner_flows import ENCODED_COURSE, exam_url
 
 PHONE = {"width": 360, "height": 740}
@@ -222,7 +222,7 @@ def test_the_proctored_flow_shows_its_steps_and_one_system_check_state(
                ).to_be_visible()
         expect(page.get_by_role("progressbar")).to_have_count(0)
         with context.expect_page() as software:
-            page.get_by_role("button", name="Start the system check").click()
+            start_system_check(page)
         software.value.close()
         # The mock is ready a second after the click: catch the waiting state, or its end.
         waiting = page.get_by_text("Waiting for Mock Proctoring Service…")

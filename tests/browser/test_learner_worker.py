@@ -7,7 +7,7 @@ from playwright.sync_api import expect
 from proctor_web.extensions import db
 from proctor_web.models import utcnow
 from proctor_web.services import attempts, courses, exams
-from tests.browser.conftest import DEMO_COURSE_ID
+from tests.browser.conftest import DEMO_COURSE_ID, start_system_check
 from tests.browser.test_learner_flows import exam_url
 
 
@@ -23,7 +23,7 @@ def _to_ready_to_start(page, live_server, content_id):
     page.goto(exam_url(live_server, content_id))
     page.get_by_role("button", name="Continue to the proctored exam").click()
     with page.context.expect_page() as software:
-        page.get_by_role("button", name="Start the system check").click()
+        start_system_check(page)
     software.value.close()
     expect(page.locator("article.exam-page")).to_have_attribute(
         "data-situation", "ready_to_start", timeout=20_000)

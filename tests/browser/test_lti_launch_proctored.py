@@ -17,7 +17,7 @@ from proctor_web import create_app
 from proctor_web.extensions import db
 from proctor_web.lti.tool import registration
 from proctor_web.models import Attempt, LtiProctoringSession, User, utcnow
-from tests.browser.conftest import LiveServer, live_server_config
+from tests.browser.conftest import LiveServer, live_server_config, start_system_check
 from tests.browser.lti_servers import NO_COOKIES_AGENT, registered_lms, serve_tool
 from tests.integration.test_lti_proctoring_e2e import (  # noqa: F401  (fixture)
     CLIENT_ID as TOOL_CLIENT_ID,
@@ -157,7 +157,7 @@ def test_learner_from_the_lms_takes_the_lti_proctored_exam_without_signing_in(
     # The system check opens the tool in a new top-level tab, where the session cookie
     # partitioned under the LMS's site does not exist.
     with page.context.expect_page() as opened:
-        act(frame, "click_download_software")
+        start_system_check(frame)
     tool = opened.value
     expect(tool.locator("#start-assessment button")).to_be_visible()
     assert tool.url == f"{tool_url}/launch"
@@ -209,7 +209,7 @@ def test_a_browser_keeping_no_cookie_of_ours_takes_the_lti_proctored_exam(
     act(frame, "enter")
     situation_is(frame, "instructions", timeout=20_000)
     with page.context.expect_page() as opened:
-        act(frame, "click_download_software")
+        start_system_check(frame)
     tool = opened.value
     tool.click("#start-assessment button")
     expect(tool.locator("#setup-complete")).to_be_visible()

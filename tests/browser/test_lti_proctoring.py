@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser.conftest import start_system_check
 from tests.conftest import scratch_database
 from tests.integration.test_lti_proctoring_e2e import (  # noqa: F401  (fixtures)
     Live,
@@ -56,7 +57,7 @@ def test_learner_takes_an_exam_proctored_by_an_lti_tool(live: Live, page, shot):
     # The system check opens the tool in a new tab, through its OIDC login and our auth
     # endpoint; the auto-post page submits itself (a static script, no inline JavaScript).
     with page.context.expect_page() as opened:
-        act(page, "click_download_software")
+        start_system_check(page)
     tool = opened.value
     expect(tool.locator("#start-assessment button")).to_be_visible()
     assert tool.url == f"{live.tool_url}/launch"

@@ -86,6 +86,8 @@ if (systemCheck && state.software_download_url) {
       : state.software_download_url;
     window.open(url, "_blank", "noopener");
   });
+  // Says the click now opens the software too (until this script runs, it only records it).
+  systemCheck.dataset.opensSoftware = "true";
 }
 
 function busy(form) {
