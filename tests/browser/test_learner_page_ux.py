@@ -292,6 +292,7 @@ def test_times_follow_the_browsers_time_zone_with_utc_beside(live_server, browse
                                                                   "America/Bogota")
         expect(page.locator("#timer-end")).to_contain_text(
             re.compile(r"hora de Colombia \(\d\d:\d\d UTC\)"))
+        page.wait_for_function("window.proctorWeb !== undefined")  # its module has run
         utc_end = page.evaluate("window.proctorWeb.state.timer_ends")
         local = page.evaluate("""(end) => new Date(end).toLocaleTimeString('es-ES',
             {hour: 'numeric', minute: '2-digit', timeZone: 'America/Bogota'})""", utc_end)

@@ -95,6 +95,8 @@ def test_the_worker_starts_the_session_and_keeps_pinging(live_server, page, logi
                                                          fresh_learner, desktop, axe_clean):
     username, content_id = _learner_at_ready_to_start(live_server, page, login, fresh_learner,
                                                       "desktop-start")
+    # The page's module script may still be loading: wait until it has run.
+    page.wait_for_function("window.proctorWeb !== undefined")
     worker_url = page.evaluate("window.proctorWeb.state.worker_url")
     assert worker_url == f"/proctoring/workers/{BACKEND}.js"
     axe_clean(page)
