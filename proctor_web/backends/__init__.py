@@ -85,7 +85,12 @@ class BackendRegistry:
             ) from None
 
 
-def get_backend(name: str | None) -> ProctoringBackend:
+def backend_registry() -> BackendRegistry:
+    """The current app's registry of configured backends."""
     from flask import current_app
 
-    return current_app.extensions["proctor_backends"].get(name)
+    return current_app.extensions["proctor_backends"]
+
+
+def get_backend(name: str | None) -> ProctoringBackend:
+    return backend_registry().get(name)

@@ -10,9 +10,9 @@ import logging
 from dataclasses import replace
 from datetime import datetime
 
-from flask import current_app
 from sqlalchemy import select
 
+from proctor_web.backends import backend_registry, get_backend
 from proctor_web.backends.base import ExamData, ProctoringBackend
 from proctor_web.errors import BackendError
 from proctor_web.extensions import db
@@ -20,18 +20,12 @@ from proctor_web.models import (
     Exam,
     ExamSyncState,
 )
-from proctor_web.models.attempt import AttemptStatus
 from proctor_web.services.domain_events import ExamSaved
 from proctor_web.services.exams import backend_for, exam_data
 from proctor_web.services.outbox import mark_for_delivery, register_kind
 
 log = logging.getLogger(__name__)
 
-S = AttemptStatus
-
-
-def _registry():
-    return current_app.extensions["proctor_backends"]
 
 
 def on_exam_saved(event: ExamSaved) -> None:
@@ -78,7 +72,7 @@ def _push_target(exam: Exam) -> tuple[ProctoringBackend, ExamData] | None:
     if exam.has_backend:
         backend = backend_for(exam)
     elif exam.external_id and exam.backend:
-        backend = _registry().get(exam.backend)
+        backend = get_backend(exam.backend)
         data = replace(data, is_proctored=False, is_active=False)
     else:
         return None
@@ -143,7 +137,7 @@ def sync_exams(now: datetime, exam_ids: list[int] | None = None) -> tuple[int, i
     while a provider is slow or down.
     """
 
-    names = [b.name for b in _registry().all() if b.needs_exam_sync]
+    names = [b.name for b in backend_registry().all() if b.needs_exam_sync]
     if not names:
         return 0, 0
     # Proctored exams, and exams a provider knows that have since become timed (they are

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import logging
 
-from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from proctor_web.backends import get_backend
 from proctor_web.errors import BackendError, PermissionDenied
 from proctor_web.extensions import db
 from proctor_web.models import (
@@ -17,16 +17,10 @@ from proctor_web.models import (
     Exam,
     User,
 )
-from proctor_web.models.attempt import AttemptStatus
 from proctor_web.services.obscured_ids import obscured_user_id
 
 log = logging.getLogger(__name__)
 
-S = AttemptStatus
-
-
-def _registry():
-    return current_app.extensions["proctor_backends"]
 
 
 def backends_used_by(user: User) -> list[str]:
@@ -51,7 +45,7 @@ def retire_backend_user(user: User) -> dict[str, bool]:
     results: dict[str, bool] = {}
     for name in backends_used_by(user):
         try:
-            backend = _registry().get(name)
+            backend = get_backend(name)
             results[name] = bool(backend.retire_user(obscured_user_id(user.id, name)))
         except BackendError as error:
             results[name] = False
@@ -88,7 +82,7 @@ def instructor_dashboard_url(
     if len(names) > 1:
         raise BadRequest(_("The course's exams use different proctoring providers; "
                            "open the dashboard of one exam instead."))
-    backend = _registry().get(names.pop())
+    backend = get_backend(names.pop())
     exam = proctored[0] if exam_id is not None else None
     video: bytes | None = None
     if attempt_external_id:

@@ -9,10 +9,10 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from proctor_web.backends import get_backend
 from proctor_web.backends.software_secure import SoftwareSecureBackend
 from proctor_web.errors import BackendNotConfigured
 from proctor_web.extensions import db
@@ -24,11 +24,6 @@ from proctor_web.models.attempt import IN_PROGRESS, INCOMPLETE, PRE_STARTED, Att
 
 log = logging.getLogger(__name__)
 
-S = AttemptStatus
-
-
-def _registry():
-    return current_app.extensions["proctor_backends"]
 
 
 def receipt_key(backend: str, kind: str, target: str, body: Any) -> str:
@@ -89,7 +84,7 @@ def rpnow_launch_applies(attempt: Attempt) -> bool:
     if not exam.has_backend or not attempt.taking_as_proctored:
         return False
     try:
-        backend = _registry().get(exam.backend)
+        backend = get_backend(exam.backend)
     except BackendNotConfigured:
         return False
     return isinstance(backend, SoftwareSecureBackend) and (

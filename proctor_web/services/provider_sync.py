@@ -8,8 +8,6 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from flask import current_app
-
 from proctor_web.extensions import db
 from proctor_web.models import (
     Attempt,
@@ -24,10 +22,6 @@ from proctor_web.services.outbox import mark_for_delivery
 log = logging.getLogger(__name__)
 
 S = AttemptStatus
-
-
-def _registry():
-    return current_app.extensions["proctor_backends"]
 
 
 # Subscribers of the domain events ---------------------------------------------------------

@@ -30,6 +30,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from proctor_web.backends import backend_registry
 from proctor_web.backends.base import (
     AttemptRegistration,
     BackendError,
@@ -117,8 +118,7 @@ def register_pending() -> list[Attempt]:
 def register_stranded(now: datetime) -> int:
     """The sweep's part: register attempts whose request died before registering them.
     A provider still failing leaves them for the next sweep. Returns how many settled."""
-    backends = current_app.extensions["proctor_backends"]
-    remote = [b.name for b in backends.all() if not b.registers_locally]
+    remote = [b.name for b in backend_registry().all() if not b.registers_locally]
     if not remote:
         return 0
     ids = db.session.execute(
