@@ -76,9 +76,11 @@ def adopt_signed_in_user(candidate: User) -> bool:
 
     The same checks as the loader (session protection, the session token, an active
     account); when any fails, nothing is adopted and ``current_user`` loads as usual.
+    True too when this request already signed ``candidate`` in.
     """
-    if g.get("_login_user") is not None:
-        return False
+    loaded = g.get("_login_user")
+    if loaded is not None:
+        return loaded.is_authenticated and loaded.id == candidate.id
     session_id = session.get("_user_id")
     if (
         session_user_id(session_id) != candidate.id

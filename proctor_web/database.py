@@ -109,7 +109,15 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection) -> None:  # noqa: ANN001
+        if connection.get_execution_options().get(SINGLE_STATEMENT_READ):
+            return
         connection.exec_driver_sql("BEGIN IMMEDIATE" if wants_immediate() else "BEGIN")
+
+
+#: Execution option for a transaction that only ever runs one SELECT (the timer poll's
+#: snapshot): on SQLite it sends no BEGIN, since a single statement reads one consistent
+#: snapshot by itself. Other databases ignore it.
+SINGLE_STATEMENT_READ = "proctor_web_single_statement_read"
 
 
 def retry_locked_reads(app: Flask) -> None:

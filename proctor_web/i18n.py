@@ -75,9 +75,16 @@ def remember_user_locale() -> None:
     """
     if request.endpoint in (None, "static") or not current_user.is_authenticated:
         return
-    locale = requested_locale()
-    if locale and current_user.locale != locale:
+    locale = locale_to_remember(current_user)
+    if locale is not None:
         current_user.locale = locale
+
+
+def locale_to_remember(user: Any) -> str | None:
+    """The language this request asks ``user``'s account to keep, or None when it keeps the
+    one it has (or the request names none)."""
+    locale = requested_locale()
+    return locale if locale and user.locale != locale else None
 
 
 def email_locale(locale: str | None) -> str:

@@ -19,7 +19,7 @@ from proctor_web.blueprints.api.blueprint import bp
 from proctor_web.database import finish_read
 from proctor_web.errors import BadRequest, NotFound, PermissionDenied
 from proctor_web.extensions import db
-from proctor_web.i18n import remember_user_locale
+from proctor_web.i18n import locale_to_remember, remember_user_locale
 from proctor_web.models import utcnow
 from proctor_web.services import courses, exams, registration
 from proctor_web.services.learner import actions, loading, payloads, reads
@@ -74,25 +74,42 @@ def timer_payload() -> Response:
 
 @bp.route(f"{V1}/attempt/<int:attempt_id>", methods=["GET"])
 def get_attempt(attempt_id: int) -> Response:
-    """The timer poll, every learner every minute: one SELECT loads the attempt with its exam,
-    its learner and its timer facts, and that learner is the signed-in user when the session
-    is theirs (``adopt_signed_in_user``), so the sign-in costs no query of its own."""
+    """The timer poll, every learner every minute, so it signs the learner in from its own
+    row instead of a query of its own (``adopt_signed_in_user``).
+
+    Almost every poll changes nothing: one Core SELECT reads the attempt, its exam, its
+    learner and its timer facts as read-only copies, and the payload is built from them.
+    When time has run out, a provider is to be asked about the setup, or the learner's
+    account must remember a new language, the poll loads the ORM view and refreshes it.
+    """
     if signed_in_user_id() is None:
-        return current_app.login_manager.unauthorized()  # type: ignore[attr-defined]
-    try:
-        view = loading.load_attempt_view(attempt_id)
-    except NotFound:
+        return _unauthorized()
+    now = utcnow()
+    snapshot = loading.peek_attempt_view(attempt_id)
+    if snapshot is None:
         if not current_user.is_authenticated:  # a stale session learns nothing
-            return current_app.login_manager.unauthorized()  # type: ignore[attr-defined]
-        raise
+            return _unauthorized()
+        raise NotFound(_("Attempt %(id)s does not exist.", id=attempt_id))
+    owner = snapshot.attempt.user
+    if (
+        loading.is_settled(snapshot, now)
+        and locale_to_remember(owner) is None
+        and adopt_signed_in_user(owner)
+    ):
+        return _json(payloads.attempt_payload(snapshot, now))  # the owner's, nothing to write
+    view = loading.load_attempt_view(attempt_id)
     adopt_signed_in_user(view.attempt.user)
     if not current_user.is_authenticated:
-        return current_app.login_manager.unauthorized()  # type: ignore[attr-defined]
+        return _unauthorized()
     remember_user_locale()  # the before-request hook leaves it to this view (no extra query)
     actions.check_owner(view.attempt, current_user)
-    payload = payloads.poll(view, utcnow())
+    payload = payloads.poll(view, now)
     finish_read(db.session())  # no commit when the read changed nothing
     return _json(payload)
+
+
+def _unauthorized() -> Response:
+    return current_app.login_manager.unauthorized()  # type: ignore[attr-defined]
 
 
 @bp.route(f"{V1}/attempt/<int:attempt_id>", methods=["PUT", "PATCH"])

@@ -12,8 +12,10 @@ from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import Select, bindparam, select
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import make_transient_to_detached
 
+from proctor_web.backends.base import ProctoringBackend
+from proctor_web.database import SINGLE_STATEMENT_READ
 from proctor_web.errors import (
     NotFound,
 )
@@ -27,6 +29,7 @@ from proctor_web.models import (
     Course,
     Exam,
     ExamType,
+    User,
 )
 from proctor_web.models.attempt import IN_PROGRESS
 from proctor_web.services import (
@@ -59,40 +62,49 @@ class AttemptView:
         return timing.effective_due_date(self.exam, self.course_end)
 
 
-@functools.cache
-def _attempt_view_columns() -> Select:
-    """Built once: the poll runs it on every request, and building it costs more than running
-    it. The scalar subqueries make it one round trip whatever the data size."""
+def _timer_facts() -> tuple[Any, Any, Any]:
+    """The attempt's extra minutes, its course's end and its last software click, as scalar
+    subqueries correlated to the attempt row: one round trip whatever the data size. Written
+    over the tables, so that the poll's snapshot query stays a plain Core statement."""
+    attempts_t, allowances_t = Attempt.__table__, Allowance.__table__
+    exams_t, courses_t, history_t = Exam.__table__, Course.__table__, AttemptHistory.__table__
     extra = (
-        select(Allowance.value)
+        select(allowances_t.c.value)
         .where(
-            Allowance.user_id == Attempt.user_id,
-            Allowance.exam_id == Attempt.exam_id,
-            Allowance.key == AllowanceKey.ADDITIONAL_TIME_GRANTED.value,
+            allowances_t.c.user_id == attempts_t.c.user_id,
+            allowances_t.c.exam_id == attempts_t.c.exam_id,
+            allowances_t.c.key == AllowanceKey.ADDITIONAL_TIME_GRANTED.value,
         )
-        .correlate(Attempt)
+        .correlate(attempts_t)
         .scalar_subquery()
     )
-    exam_row = aliased(Exam)
+    exam_row = exams_t.alias("timer_exam")
     course_end = (
-        select(Course.end_date)
-        .join(exam_row, exam_row.course_id == Course.course_id)
-        .where(exam_row.id == Attempt.exam_id)
-        .correlate(Attempt)
+        select(courses_t.c.end_date)
+        .join(exam_row, exam_row.c.course_id == courses_t.c.course_id)
+        .where(exam_row.c.id == attempts_t.c.exam_id)
+        .correlate(attempts_t)
         .scalar_subquery()
     )
     clicked = (
-        select(AttemptHistory.created_at)
+        select(history_t.c.created_at)
         .where(
-            AttemptHistory.attempt_id == Attempt.id,
-            AttemptHistory.action == Action.CLICK_DOWNLOAD_SOFTWARE.value,
+            history_t.c.attempt_id == attempts_t.c.id,
+            history_t.c.action == Action.CLICK_DOWNLOAD_SOFTWARE.value,
         )
-        .order_by(AttemptHistory.id.desc())
+        .order_by(history_t.c.id.desc())
         .limit(1)
-        .correlate(Attempt)
+        .correlate(attempts_t)
         .scalar_subquery()
     )
-    return select(Attempt, extra, course_end, clicked)
+    return extra, course_end, clicked
+
+
+@functools.cache
+def _attempt_view_columns() -> Select:
+    """Built once: the poll runs it on every request, and building it costs more than running
+    it."""
+    return select(Attempt, *_timer_facts())
 
 
 @functools.cache
@@ -131,6 +143,103 @@ def load_active_attempt_view(user_id: int) -> AttemptView | None:
     return AttemptView(attempt, _int_or_zero(extra_value), end, clicked_at)
 
 
+# The poll's read-only snapshot -------------------------------------------------------------
+#
+# The timer poll is the hottest request: every learner, every minute, and almost always it
+# changes nothing. Loading three ORM entities costs several times the SQL itself, so the poll
+# first reads the same row with a plain Core SELECT and builds *detached* copies of the
+# attempt, its exam and its learner from it. They answer every column and property the
+# payload reads; anything not in the row (a relationship, a collection) raises
+# DetachedInstanceError instead of being loaded or guessed. Nothing is ever written through
+# them: when the read would change something (``is_settled`` is false) or the learner's
+# account needs a write, the poll loads the ORM view instead.
+
+
+def _columns(model: type[Any], prefix: str) -> list[Any]:
+    return [prop.columns[0].label(prefix + prop.key) for prop in model.__mapper__.column_attrs]
+
+
+@functools.cache
+def _snapshot_query() -> Select:
+    extra, course_end, clicked = _timer_facts()
+    attempts_t, exams_t, users_t = Attempt.__table__, Exam.__table__, User.__table__
+    return (
+        select(
+            *_columns(Attempt, "a_"), *_columns(Exam, "e_"), *_columns(User, "u_"),
+            extra.label("x_extra"), course_end.label("x_course_end"),
+            clicked.label("x_clicked"),
+        )
+        .select_from(
+            attempts_t.join(exams_t, exams_t.c.id == attempts_t.c.exam_id)
+            .join(users_t, users_t.c.id == attempts_t.c.user_id)
+        )
+        .where(attempts_t.c.id == bindparam("attempt_id"))
+    )
+
+
+@functools.cache
+def _snapshot_keys() -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    return tuple(
+        tuple(prop.key for prop in model.__mapper__.column_attrs)
+        for model in (Attempt, Exam, User)
+    )  # type: ignore[return-value]
+
+
+def _detached(model: type[Any], values: dict[str, Any]) -> Any:
+    """An instance holding ``values`` as if loaded, in no session: reads only."""
+    instance = model.__mapper__.class_manager.new_instance()
+    instance.__dict__.update(values)
+    make_transient_to_detached(instance)
+    return instance
+
+
+def peek_attempt_view(attempt_id: int) -> AttemptView | None:
+    """The same facts as ``load_attempt_view`` from one Core SELECT, as detached read-only
+    copies (see above); None when there is no such attempt."""
+    session = db.session()
+    if session.in_transaction():
+        row = session.execute(_snapshot_query(), {"attempt_id": attempt_id}).mappings().first()
+    else:  # the request's first statement: a transaction of this one SELECT, then none
+        connection = session.connection(execution_options={SINGLE_STATEMENT_READ: True})
+        row = connection.execute(_snapshot_query(), {"attempt_id": attempt_id}).mappings().first()
+        session.rollback()
+    if row is None:
+        return None
+    attempt_keys, exam_keys, user_keys = _snapshot_keys()
+    exam = _detached(Exam, {key: row["e_" + key] for key in exam_keys})
+    user = _detached(User, {key: row["u_" + key] for key in user_keys})
+    attempt = _detached(Attempt, {key: row["a_" + key] for key in attempt_keys})
+    attempt.__dict__["exam"] = exam
+    attempt.__dict__["user"] = user
+    return AttemptView(attempt, _int_or_zero(row["x_extra"]), row["x_course_end"],
+                       row["x_clicked"])
+
+
+def is_settled(view: AttemptView, now: datetime) -> bool:
+    """Whether ``refresh`` would leave this view as it is: its time has not run out, and no
+    provider reports the learner's setup complete."""
+    return not timing.has_run_out(view.attempt, now) and _reports_ready(view, now) is None
+
+
+def _reports_ready(view: AttemptView, now: datetime) -> ProctoringBackend | None:
+    """The exam's provider when it reports the learner's setup complete now (providers we may
+    ask: ``is_ready`` is a local check; REST providers call the ready webhook instead)."""
+    attempt = view.attempt
+    if not attempt.taking_as_proctored or attempt.status not in (
+            S.CREATED, S.DOWNLOAD_SOFTWARE_CLICKED):
+        return None
+    backend = exams.backend_for(attempt.exam)
+    if backend is None:
+        return None
+    since = (
+        (now - view.software_clicked_at).total_seconds()
+        if view.software_clicked_at is not None
+        else None
+    )
+    external_id = attempt.external_id or attempt.attempt_code
+    return backend if backend.is_ready(attempt.exam.external_id, external_id, since) else None
+
+
 def _int_or_zero(value: Any) -> int:
     try:
         return max(int(value), 0)
@@ -150,26 +259,12 @@ def refresh(view: AttemptView, now: datetime) -> AttemptView:
     """
     attempt = view.attempt
     changed = attempts.expire_if_due(attempt, now)
-    if (
-        not changed
-        and attempt.taking_as_proctored
-        and attempt.status in (S.CREATED, S.DOWNLOAD_SOFTWARE_CLICKED)
-    ):
-        backend = exams.backend_for(attempt.exam)
+    if not changed:
+        backend = _reports_ready(view, now)
         if backend is not None:
-            since = (
-                (now - view.software_clicked_at).total_seconds()
-                if view.software_clicked_at is not None
-                else None
-            )
-            if backend.is_ready(
-                attempt.exam.external_id, attempt.external_id or attempt.attempt_code, since
-            ):
-                attempts.apply_action(
-                    attempt, Action.READY, Actor.provider(backend.name), now,
-                    "setup reported complete",
-                )
-                changed = True
+            attempts.apply_action(attempt, Action.READY, Actor.provider(backend.name), now,
+                                  "setup reported complete")
+            changed = True
     return load_attempt_view(attempt.id) if changed else view
 
 
