@@ -244,6 +244,51 @@ def test_the_one_query_poll_still_checks_who_asks(world, factory, now, sign_in, 
     assert client.get(url, headers={"User-Agent": "another browser"}).status_code == 401
 
 
+@pytest.mark.parametrize("status", ["created", "download_software_clicked", "ready_to_start",
+                                    "started", "ready_to_submit", "submitted", "verified",
+                                    "error"])
+def test_poll_snapshot_answers_as_the_orm_view(world, factory, now, status):
+    """The poll's read-only copies give the very payload the ORM view gives, in every
+    status, with an allowance and a software click among the timer facts."""
+    from sqlalchemy.orm.exc import DetachedInstanceError
+
+    from proctor_web.services.learner import loading
+
+    started = 5 if status in ("started", "ready_to_submit", "submitted", "verified",
+                              "error") else None
+    attempt = factory.attempt(world["proctored"], world["alice"], status,
+                              started_minutes_ago=started, ready_to_resume=status == "error")
+    db.session.add(Allowance(user_id=world["alice"].id, exam_id=world["proctored"].id,
+                             key="additional_time_granted", value="15"))
+    if status == "created":  # a click in the history: the view's software_clicked_at
+        attempts.apply_action(attempt, attempts.Action.CLICK_DOWNLOAD_SOFTWARE,
+                              attempts.Actor.learner(world["alice"]), now)
+    db.session.commit()
+    snapshot = loading.peek_attempt_view(attempt.id)
+    view = loading.load_attempt_view(attempt.id)
+    assert snapshot.attempt is not view.attempt  # a copy, in no session
+    assert (snapshot.extra_minutes, snapshot.course_end, snapshot.software_clicked_at) == (
+        view.extra_minutes, view.course_end, view.software_clicked_at)
+    assert payloads.attempt_payload(snapshot, now) == payloads.attempt_payload(view, now)
+    # What the row does not hold is refused, never loaded behind the poll's back or guessed.
+    with pytest.raises(DetachedInstanceError):
+        _ = snapshot.attempt.user.memberships
+    assert loading.peek_attempt_view(attempt.id + 1000) is None
+
+
+def test_poll_that_must_write_takes_the_orm_path(world, factory, sign_in, client):
+    """A poll whose learner's language changed stores it (and so does not answer from the
+    read-only copies); the next poll in the same language writes nothing."""
+    attempt = factory.attempt(world["timed"], world["alice"], "started", started_minutes_ago=1)
+    db.session.commit()
+    sign_in(world["alice"])
+    url = f"{API}/attempt/{attempt.id}"
+    assert client.get(url, headers={"Accept-Language": "es"}).status_code == 200
+    db.session.expire_all()
+    assert db.session.get(type(world["alice"]), world["alice"].id).locale == "es"
+    assert client.get(url, headers={"Accept-Language": "es"}).json["status"] == "started"
+
+
 # PUT actions -----------------------------------------------------------------------------
 
 
