@@ -153,3 +153,31 @@ def test_sqlite_ids_are_never_reused_after_upgrade(tmp_path):
         assert kept == 3
         assert new_id == 6  # above every id attempts ever had, 5 included
         db.engine.dispose()
+
+
+def test_time_zone_column_comes_and_goes_keeping_users(empty_database):
+    """0013 adds ``users.time_zone`` empty for existing users; its downgrade keeps them."""
+    app = create_app(app_config(empty_database))
+    with app.app_context():
+        upgrade(revision="0012")
+        with db.engine.begin() as connection:
+            connection.exec_driver_sql(
+                "INSERT INTO users (id, username, email, full_name, is_staff, is_active, "
+                "session_token, locale, created, modified) VALUES (7, 'a', '', '', false, "
+                "true, 'tok', 'es', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)")
+        upgrade(revision="0013")
+        with db.engine.begin() as connection:
+            assert connection.exec_driver_sql(
+                "SELECT time_zone, locale FROM users WHERE id = 7").one() == (None, "es")
+            connection.exec_driver_sql(
+                "UPDATE users SET time_zone = 'America/Bogota' WHERE id = 7")
+        downgrade(revision="0012")
+        with db.engine.connect() as connection:
+            assert "time_zone" not in {c["name"] for c in inspect(connection).get_columns("users")}
+            assert connection.exec_driver_sql(
+                "SELECT username, locale FROM users WHERE id = 7").one() == ("a", "es")
+            if connection.dialect.name == "sqlite":
+                ddl = connection.exec_driver_sql(
+                    "SELECT sql FROM sqlite_master WHERE name = 'users'").scalar_one()
+                assert "AUTOINCREMENT" in ddl
+        db.engine.dispose()

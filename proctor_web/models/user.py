@@ -45,6 +45,9 @@ class User(UserMixin, TimestampMixin, Base):
     #: The language this person last used on our pages (``en``, ``es``); their emails are
     #: written in it. None until they use one (the site's default then applies).
     locale: Mapped[str | None] = mapped_column(String(16))
+    #: The time zone (IANA name) this person's browser last reported on our pages; their
+    #: emails show times in it, UTC beside. None until one is reported (UTC alone then).
+    time_zone: Mapped[str | None] = mapped_column(String(64))
 
     memberships: Mapped[list[CourseMembership]] = relationship(
         back_populates="user", cascade="all, delete-orphan"

@@ -1,4 +1,5 @@
-"""Local accounts: checking a password, changing it, ending sessions, (de)activating.
+"""Local accounts: checking a password, changing it, ending sessions, (de)activating, and
+the time zone a person's browser last reported (for the times in their emails).
 
 Every change that should lock a person out (a new password, deactivation, signing out)
 rotates the user's session token, which every session and remember-me cookie carries
@@ -14,6 +15,7 @@ from functools import lru_cache
 from flask_babel import gettext as _
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from proctor_web import timezones
 from proctor_web.errors import BadRequest
 from proctor_web.models import User
 from proctor_web.services.courses import MIN_PASSWORD_LENGTH, find_user
@@ -74,3 +76,19 @@ def set_active(user: User, active: bool, now: datetime) -> None:
     if not active:
         end_sessions(user, "account deactivated")
     log.info("user %s %s", user.username, "activated" if active else "deactivated")
+
+
+def remember_time_zone(user: User, name: str) -> str:
+    """Keep the zone ``name`` (an IANA name the browser reported) on ``user``'s account, so
+    the emails written to them later show times in it; return it.
+
+    Written only when it changes (the browser reports it on every new session). An unknown
+    name is a ``BadRequest`` and changes nothing.
+    """
+    zone = timezones.valid_zone(name)
+    if zone is None:
+        raise BadRequest(_("Unknown time zone."), field="timezone")
+    if user.time_zone != zone:
+        user.time_zone = zone
+        log.info("user %s reports time zone %s", user.username, zone)
+    return zone

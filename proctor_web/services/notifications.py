@@ -4,7 +4,9 @@ A message is rendered when its cause happens (in that transaction) and stored in
 ``email_outbox``; it is sent after commit and, if the SMTP server fails, retried by
 ``flask proctor sweep`` with a backoff until it goes out. It is written in the language its
 recipient last used on our pages (``User.locale``; the site's default for an address with no
-account), whoever or whatever caused it. Templates are looked up as
+account), whoever or whatever caused it, and its times are shown in the time zone its
+recipient's browser last reported (``User.time_zone``) with UTC beside, or in UTC alone,
+labelled, when we know none (``email_time`` in the templates). Templates are looked up as
 ``emails/<backend>/<name>.html`` first, then ``emails/<name>.html``, so a deployment can
 give one provider its own wording.
 """
@@ -22,10 +24,12 @@ from flask_babel import force_locale, lazy_gettext
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from proctor_web import timezones
 from proctor_web.extensions import db
 from proctor_web.i18n import email_locale, platform_name
 from proctor_web.models import Attempt, DeliveryStatus, EmailMessage, Exam, User
 from proctor_web.models.attempt import AttemptStatus
+from proctor_web.services import timing
 from proctor_web.services.domain_events import AttemptChanged
 
 # Sending lives in ``outbox``; ``send_pending`` stays importable from here.
@@ -92,15 +96,19 @@ def queue_email(
     user_id: int | None = None,
     attempt_id: int | None = None,
     locale: str | None = None,
+    time_zone: str | None = None,
 ) -> EmailMessage | None:
-    """Render ``name`` for ``recipient`` in ``locale`` and queue it; None when there is
-    nobody to mail."""
+    """Render ``name`` for ``recipient`` in ``locale``, with times in ``time_zone`` (an IANA
+    name; None for UTC alone), and queue it; None when there is nobody to mail."""
     if not recipient:
         return None
+    zone = timezones.valid_zone(time_zone or "")
     with force_locale(email_locale(locale)):
         base = {
             "platform_name": platform_name(),
             "site_url": current_app.config["SITE_URL"].rstrip("/"),
+            "email_time": lambda value: timezones.format_moment(value, zone),
+            "time_zone_known": zone is not None and zone != "UTC",
         }
         html = render_template(template_for(name, backend), **base, **context)
         subject = _subjects()[name]
@@ -172,21 +180,28 @@ def queue_status_email(attempt: Attempt, to_status: str, now: datetime) -> Email
         "course_url": f"{site}/courses/{exam.course_id}/",
         "status": to_status,
         "contact_url": _contact_url(exam, exam.backend),
+        "started_at": attempt.started_at,
+        "submitted_at": attempt.completed_at or (now if to_status == S.SUBMITTED else None),
+        "due_date": timing.effective_due_date(exam, course.end_date if course else None),
     }
     return queue_email(name, user.email, context, now, backend=exam.backend,
-                       user_id=user.id, attempt_id=attempt.id, locale=user.locale)
+                       user_id=user.id, attempt_id=attempt.id, locale=user.locale,
+                       time_zone=user.time_zone)
 
 
 def queue_review_alert(
-    exam: Exam, student: User | None, review_status: str, review_url: str, now: datetime
+    exam: Exam, student: User | None, review_status: str, review_url: str, now: datetime,
+    *, submitted_at: datetime | None = None,
 ) -> list[EmailMessage]:
-    """Tell the course's staff (and its escalation address) that a review needs a human."""
+    """Tell the course's staff (and its escalation address) that a review needs a human,
+    each in their own language and time zone."""
     from proctor_web.services import courses
 
     course = courses.get_course(exam.course_id)
-    recipients = {u.email: u.locale for u in courses.staff_of(exam.course_id) if u.email}
+    recipients: dict[str, tuple[str | None, str | None]] = {
+        u.email: (u.locale, u.time_zone) for u in courses.staff_of(exam.course_id) if u.email}
     if course is not None and course.proctoring_escalation_email:
-        recipients.setdefault(course.proctoring_escalation_email, None)
+        recipients.setdefault(course.proctoring_escalation_email, (None, None))
     context = {
         "exam_name": exam.exam_name,
         "course_id": exam.course_id,
@@ -194,11 +209,13 @@ def queue_review_alert(
                          else lazy_gettext("a learner who has since left")),
         "review_status": review_status,
         "review_url": review_url,
+        "submitted_at": submitted_at,
+        "due_date": timing.effective_due_date(exam, course.end_date if course else None),
     }
     queued = []
-    for recipient, locale in recipients.items():  # unique, in order
+    for recipient, (locale, zone) in recipients.items():  # unique, in order
         message = queue_email("review_needs_attention", recipient, context, now,
-                              backend=exam.backend, locale=locale)
+                              backend=exam.backend, locale=locale, time_zone=zone)
         if message is not None:
             queued.append(message)
     return queued

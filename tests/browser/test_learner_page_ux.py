@@ -274,6 +274,48 @@ def test_home_shows_each_exams_state_with_no_axe_violation(live_server, browser,
         context.close()
 
 
+def _stored_zone(live_server, username: str) -> str | None:
+    with live_server.app.app_context():
+        return courses.get_user(username).time_zone
+
+
+def test_the_browsers_zone_is_kept_on_the_account_over_another_devices(live_server, browser,
+                                                                      login, fresh_learner):
+    username, password = fresh_learner()
+    context = browser.new_context(viewport=DESKTOP, timezone_id="America/Bogota")
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    try:
+        with page.expect_response(lambda r: r.url.endswith("/timezone")) as first:
+            login(page, username, password)
+        assert first.value.status == 204
+        assert _stored_zone(live_server, username) == "America/Bogota"
+
+        # Another device reports Madrid; this browser's session still says Bogota. Its next
+        # page sends its zone again (for the emails), without loading the page once more.
+        with live_server.app.app_context():
+            courses.get_user(username).time_zone = "Europe/Madrid"
+            db.session.commit()
+        loads = []
+        page.on("load", lambda _: loads.append(page.url))
+        with page.expect_response(lambda r: r.url.endswith("/timezone")) as again:
+            page.goto(live_server.path("/"))
+        assert again.value.status == 204
+        assert _stored_zone(live_server, username) == "America/Bogota"
+        expect(page.locator("#timezone-script")).to_have_attribute("data-stored-timezone",
+                                                                  "Europe/Madrid")
+        page.wait_for_timeout(500)
+        assert len(loads) == 1, loads
+        # Both agree now: the next page posts nothing.
+        posts = []
+        page.on("request", lambda r: posts.append(r.url) if r.url.endswith("/timezone") else None)
+        page.goto(live_server.path("/"))
+        page.wait_for_timeout(500)
+        assert posts == []
+    finally:
+        context.close()
+
+
 def test_times_follow_the_browsers_time_zone_with_utc_beside(live_server, browser, login,
                                                              fresh_learner):
     username, password = fresh_learner()
@@ -291,7 +333,7 @@ def test_times_follow_the_browsers_time_zone_with_utc_beside(live_server, browse
         expect(page.locator("#timezone-script")).to_have_attribute("data-timezone",
                                                                   "America/Bogota")
         expect(page.locator("#timer-end")).to_contain_text(
-            re.compile(r"hora de Colombia \(\d\d:\d\d UTC\)"))
+            re.compile(r"hora de Colombia \((\d+ \w+\.?, )?\d\d:\d\d UTC\)"))
         page.wait_for_function("window.proctorWeb !== undefined")  # its module has run
         utc_end = page.evaluate("window.proctorWeb.state.timer_ends")
         local = page.evaluate("""(end) => new Date(end).toLocaleTimeString('es-ES',

@@ -11,6 +11,7 @@ import email
 import re
 import socket
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from email.header import decode_header, make_header
 from email.message import Message
 from urllib.parse import quote
@@ -177,6 +178,34 @@ def test_submitted_email_follows_the_learner_not_the_sweep(factory, inbox, now):
     (message,) = inbox.messages
     assert _subject(message) == "Tu examen supervisado se entregó"
     assert "Recibimos tu examen supervisado «Historia» en tu curso." in _html(message)
+
+
+def test_times_in_a_spanish_email_are_in_spanish_in_the_learners_zone(factory, inbox, now):
+    learner = factory.learner(email="luz@example.org", full_name="Luz")
+    learner.locale, learner.time_zone = "es", "America/Bogota"
+    exam = factory.exam("proctored", exam_name="Geografía",
+                        due_date=datetime(2026, 12, 24, 17, 0, tzinfo=UTC))
+    attempt = factory.attempt(exam, learner, "started", external_id="ext-tz",
+                              started_minutes_ago=5)
+    attempts.apply_action(attempt, Action.SUBMIT, Actor.learner(learner), now)
+    notifications.send_pending(now)
+    (message,) = inbox.messages
+    for body in (_html(message), _part(message, "text/plain")):
+        assert "Entrega: 22 de noviembre de 2026, 7:00 hora de Colombia (12:00 UTC)" in body, body
+        assert "Fecha límite: 24 de diciembre de 2026, 12:00 hora de Colombia (17:00 UTC)" in body
+        assert "November" not in body and "Colombia Time" not in body
+
+
+def test_a_spanish_email_without_a_zone_says_its_times_are_utc(factory, inbox, now):
+    learner = factory.learner(email="mar@example.org", full_name="Mar")
+    learner.locale = "es"
+    attempt = factory.attempt(factory.exam("proctored"), learner, "started",
+                              external_id="ext-utc", started_minutes_ago=5)
+    attempts.apply_action(attempt, Action.SUBMIT, Actor.learner(learner), now)
+    notifications.send_pending(now)
+    text = _part(inbox.messages[0], "text/plain")
+    assert "Entrega: 22 de noviembre de 2026, 12:00:00 UTC" in text, text
+    assert "Todas las horas están en UTC (tiempo universal coordinado)." in text
 
 
 def test_review_alert_is_in_each_staff_members_language(factory, now):

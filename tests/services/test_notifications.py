@@ -5,7 +5,7 @@ from __future__ import annotations
 import email
 import socket
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from email.message import Message
 
 import pytest
@@ -184,3 +184,90 @@ class TestResumedExamEmails:
         before = db.session.execute(select(EmailMessage)).scalars().all()
         assert notifications.queue_status_email(second, "verified", now) is None
         assert db.session.execute(select(EmailMessage)).scalars().all() == before
+
+
+# Times in the recipient's zone ------------------------------------------------------------
+
+
+def _text(message: Message) -> str:
+    for part in message.walk():
+        if part.get_content_type() == "text/plain":
+            return part.get_payload(decode=True).decode().replace("\u202f", " ")
+    raise AssertionError("no text part")
+
+
+def _times_attempt(factory, time_zone: str | None):
+    learner = factory.learner(email="tz@example.org", full_name="Tia")
+    learner.time_zone = time_zone
+    exam = factory.exam("proctored", exam_name="Geology",
+                        due_date=datetime(2026, 12, 24, 17, 0, tzinfo=UTC))
+    return learner, factory.attempt(exam, learner, "started", external_id="tz1",
+                                    started_minutes_ago=30)
+
+
+def test_submitted_email_shows_times_in_the_learners_zone_with_utc_beside(
+        factory, now, inbox):
+    learner, attempt = _times_attempt(factory, "America/Bogota")
+    attempts.apply_action(attempt, Action.SUBMIT, Actor.learner(learner), now)
+    notifications.send_pending(now)
+    (_, _, message) = inbox.messages[0]
+    html, text = _html(message).replace("\u202f", " "), _text(message)
+    for body in (html, text):
+        # ``now`` is 12:00 UTC on November 22: 7:00 in Bogota (UTC-5).
+        assert "Submitted: November 22, 2026, 7:00 AM Colombia Time (12:00 UTC)" in body, body
+        assert "Due date: December 24, 2026, 12:00 PM Colombia Time (17:00 UTC)" in body, body
+        assert "All times are in UTC" not in body
+
+
+def test_verified_email_says_when_the_exam_was_taken(factory, now, inbox):
+    learner, attempt = _times_attempt(factory, "America/Bogota")
+    attempts.apply_action(attempt, Action.SUBMIT, Actor.learner(learner), now)
+    attempts.apply_action(attempt, Action.VERIFY, Actor.provider("mock"),
+                          now + timedelta(days=1))
+    notifications.send_pending(now + timedelta(days=1))
+    verified = _text(inbox.messages[1][2])
+    assert "Started: November 22, 2026, 6:30 AM Colombia Time (11:30 UTC)" in verified
+    assert "Submitted: November 22, 2026, 7:00 AM Colombia Time (12:00 UTC)" in verified
+
+
+def test_the_utc_day_is_named_when_it_is_not_the_local_one(factory, now, inbox):
+    learner, attempt = _times_attempt(factory, "America/Bogota")
+    late = datetime(2026, 11, 23, 2, 15, tzinfo=UTC)  # still November 22 in Bogota
+    attempts.apply_action(attempt, Action.SUBMIT, Actor.learner(learner), late)
+    notifications.send_pending(late)
+    assert ("Submitted: November 22, 2026, 9:15 PM Colombia Time (Nov 23, 02:15 UTC)"
+            in _text(inbox.messages[0][2]))
+
+
+@pytest.mark.parametrize("stored", [None, "UTC", "Mars/Olympus"])
+def test_without_a_known_zone_times_are_in_utc_labelled(factory, now, inbox, stored):
+    learner, attempt = _times_attempt(factory, stored)
+    attempts.apply_action(attempt, Action.SUBMIT, Actor.learner(learner), now)
+    notifications.send_pending(now)
+    (_, _, message) = inbox.messages[0]
+    for body in (_html(message).replace("\u202f", " "), _text(message)):
+        assert "Submitted: November 22, 2026, 12:00:00 PM UTC" in body, body
+        assert "Due date: December 24, 2026, 5:00:00 PM UTC" in body
+        assert "All times are in UTC (Coordinated Universal Time)." in body
+        assert "Colombia" not in body
+
+
+def test_review_alert_shows_times_in_each_staff_members_zone(factory, now, inbox):
+    course = factory.course(proctoring_escalation_email="desk@example.org")
+    madrid = factory.course_staff(username="madrid")
+    madrid.time_zone = "Europe/Madrid"
+    factory.course_staff(username="nozone")
+    exam = factory.exam("proctored", due_date=datetime(2026, 12, 24, 17, 0, tzinfo=UTC))
+    notifications.queue_review_alert(exam, None, "suspicious", "http://proctor.test/r", now,
+                                     submitted_at=now - timedelta(hours=1))
+    notifications.send_pending(now)
+    texts = {recipients[0]: _text(message) for _, recipients, message in inbox.messages}
+    assert set(texts) == {"madrid@example.com", "nozone@example.com",
+                          course.proctoring_escalation_email}
+    assert "Submitted: November 22, 2026, 12:00 PM Spain (Madrid) Time (11:00 UTC)" in texts[
+        "madrid@example.com"], texts["madrid@example.com"]
+    assert "Due date: December 24, 2026, 6:00 PM Spain (Madrid) Time (17:00 UTC)" in texts[
+        "madrid@example.com"]
+    for utc_only in ("nozone@example.com", "desk@example.org"):
+        assert "Submitted: November 22, 2026, 11:00:00 AM UTC" in texts[utc_only]
+        assert "All times are in UTC" in texts[utc_only]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import select
 
@@ -115,3 +117,17 @@ def test_retirement_blanks_personal_data_but_keeps_records(factory, now):
     assert {h.raw_data for h in db.session.execute(select(ReviewHistory)).scalars()} == {""}
     assert db.session.execute(select(Allowance.value)).scalar_one() == ""
     assert learner.retired_at == now
+
+
+def test_suspicious_review_alert_says_when_the_attempt_was_submitted(factory, now):
+    staff = factory.course_staff(username="watcher")
+    staff.time_zone = "America/Bogota"
+    attempt = factory.attempt(factory.exam("proctored"), factory.learner(), "submitted",
+                              external_id="x", started_minutes_ago=10)
+    attempt.completed_at = now - timedelta(minutes=2)
+    _record(attempt, _review("suspicious"), now)
+    alert = db.session.execute(select(EmailMessage).where(
+        EmailMessage.recipient == staff.email)).scalar_one()
+    assert alert.template == "review_needs_attention"
+    assert ("Submitted: November 22, 2026, 6:58 AM Colombia Time (11:58 UTC)"
+            in alert.text_body), alert.text_body

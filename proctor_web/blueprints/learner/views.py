@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 
 from flask import current_app, redirect, render_template, request, session
-from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from flask_wtf.csrf import generate_csrf
 from werkzeug.wrappers import Response
@@ -14,10 +13,10 @@ from werkzeug.wrappers import Response
 from proctor_web import timezones
 from proctor_web.backends.worker_bundles import SERVED_WORKER_PATH
 from proctor_web.blueprints.learner.blueprint import bp
-from proctor_web.errors import BackendError, BadRequest, NotFound
+from proctor_web.errors import BackendError, NotFound
 from proctor_web.extensions import db
 from proctor_web.models import utcnow
-from proctor_web.services import exams, registration
+from proctor_web.services import accounts, exams, registration
 from proctor_web.services.learner import actions, pages, payloads
 from proctor_web.templating import current_locale
 
@@ -77,10 +76,10 @@ def provider_worker(backend_name: str) -> Response:
 @bp.route("/timezone", methods=["POST"])
 @login_required
 def set_timezone() -> Response:
-    """The browser's time zone (an IANA name), kept in the session for learner pages."""
-    zone = timezones.valid_zone(request.form.get("timezone", ""))
-    if zone is None:
-        raise BadRequest(_("Unknown time zone."))
+    """The browser's time zone (an IANA name), kept in the session for learner pages and on
+    the account for emails."""
+    zone = accounts.remember_time_zone(current_user, request.form.get("timezone", ""))
+    db.session.commit()
     session[timezones.SESSION_KEY] = zone
     return Response(status=204)
 
