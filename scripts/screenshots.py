@@ -139,8 +139,10 @@ def walk(base: str, app: Any, browser: Any, out: Path, size: str, lang: str) -> 
         snap("rules")
         page.click('#start-form button[type=submit]')
         wait_for_situation(page, "started")
+        page.wait_for_selector("iframe.exam-content[data-fitted]")  # sized to its questions
         page.wait_for_timeout(500)
         snap("exam-running", full_page=False)
+        snap("exam-running-full")  # the one scroll: the page, with the questions at full height
         page.click("#timer-toggle")
         snap("exam-running-timer-hidden", full_page=False)
         submit_action(page, "stop")
@@ -160,6 +162,13 @@ def walk(base: str, app: Any, browser: Any, out: Path, size: str, lang: str) -> 
         snap("practice-entrance")
         page.goto(exam + "onboarding-exam")
         snap("onboarding-entrance")
+        # The onboarding exam's set-up reads as an identity check, not as exam rules.
+        submit_action(page, "enter")
+        with context.expect_page() as popup:
+            submit_action(page, "click_download_software")
+        popup.value.close()
+        wait_for_situation(page, "ready_to_start")
+        snap("onboarding-ready-to-start")
         page.goto(f"{base}/")
         snap("home-after")
     finally:

@@ -1,7 +1,8 @@
 """The learner's pages as a stressed learner meets them: focus follows each action to the new
-page's heading, the timer toggle keeps its label and the end time, the running exam fills the
-window with one scroll (also inside an LMS frame), its timer bar is one line at 320 px, a
-proctored exam says who proctors it, and the exam can be ended without JavaScript."""
+page's heading, the timer toggle keeps its label and the end time, the running exam has one
+scroll, the page's, with the timer pinned (in LTI frames: test_exam_one_scroll.py), its
+timer bar is one line at 320 px, a proctored exam says who proctors it, and the exam can be
+ended without JavaScript."""
 
 from __future__ import annotations
 
@@ -9,12 +10,14 @@ import re
 from datetime import timedelta
 
 import pytest
+from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 
 from proctor_web.extensions import db
 from proctor_web.models import Attempt, utcnow
 from proctor_web.services import attempts, courses, exams
 from tests.browser.conftest import DEMO_COURSE_ID, start_system_check, watch_csp_violations
+from tests.browser.test_exam_one_scroll import AXE_OPTIONS, SCROLL_SURFACES
 from tests.browser.test_learner_flows import ENCODED_COURSE, exam_url
 
 PHONE = {"width": 360, "height": 740}
@@ -90,8 +93,10 @@ def test_hide_timer_is_one_fixed_toggle_and_keeps_the_end_time(live_server, page
 
 
 @pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
-def test_the_running_exam_fills_the_window_with_one_scroll(live_server, browser, login, shot,
-                                                           fresh_learner, viewport):
+def test_the_running_exam_has_one_scroll_the_pages_with_the_timer_pinned(
+        live_server, browser, login, shot, fresh_learner, viewport):
+    """No nested scroll box under the timer: the content frame is as tall as its content,
+    only the page scrolls, and the timer bar stays at the top of the window."""
     username, password = fresh_learner()
     _started(live_server, username, "proctored-exam")
     context, page, violations = _new_page(browser, viewport)
@@ -104,16 +109,22 @@ def test_the_running_exam_fills_the_window_with_one_scroll(live_server, browser,
             "Proctored by Mock Proctoring Service")
         expect(page.locator("#proctored-by")).to_be_in_viewport()
         frame = page.locator("iframe.exam-content")
-        expect(frame).to_be_visible()
-        sizes = page.evaluate("""() => ({
-            page: document.scrollingElement.scrollHeight, window: innerHeight,
-            wide: document.scrollingElement.scrollWidth, width: innerWidth,
-            frame: document.querySelector('iframe.exam-content').getBoundingClientRect().height,
-        })""")
-        assert sizes["page"] <= sizes["window"] + 1, sizes  # the page itself does not scroll
+        expect(frame).to_have_attribute("data-fitted", re.compile(r"^\d+$"))
+        sizes = page.evaluate(SCROLL_SURFACES)
+        assert sizes["nested"] == [], sizes
+        [content] = sizes["frames"]
+        assert content["scroll"] <= content["client"] + 1, content  # nothing scrolls inside
+        assert abs(content["client"] - content["content"]) <= 2, content
         assert sizes["wide"] <= sizes["width"], sizes
-        assert sizes["frame"] >= 0.45 * sizes["window"], sizes  # the questions fill it
+        assert sizes["scroll"] > sizes["window"], sizes  # the page is the one that scrolls
+        page.evaluate("window.scrollTo(0, document.documentElement.scrollHeight)")
+        page.wait_for_function("() => scrollY > 0")
+        bar = page.evaluate("document.getElementById('timer').getBoundingClientRect().top")
+        assert 0 <= bar <= 2, bar  # pinned
         expect(page.get_by_role("button", name="End my exam")).to_be_in_viewport()
+        expect(page.locator("#timer-echo")).to_be_hidden()  # the bar is in view: no copy
+        results = Axe().run(page, options=AXE_OPTIONS)
+        assert results.violations_count == 0, results.generate_report()
         shot(page, f"running-exam-{viewport['width']}")
         assert violations == []
     finally:
@@ -152,8 +163,10 @@ def test_the_timer_bar_is_one_line_at_320_px(live_server, browser, login, shot, 
         context.close()
 
 
-def test_inside_an_lms_frame_only_the_exam_content_scrolls(live_server, page, login,
-                                                           fresh_learner):
+def test_inside_an_lms_frame_of_fixed_height_the_frames_page_is_the_one_scroll(
+        live_server, page, login, fresh_learner):
+    """Framed by a FRAME_ANCESTORS origin that keeps its frame's height: the frame's document
+    scrolls, nothing inside it does, and the page still tells the parent its height."""
     username, password = fresh_learner()
     _started(live_server, username, "timed-exam")
     login(page, username, password)
@@ -164,14 +177,26 @@ def test_inside_an_lms_frame_only_the_exam_content_scrolls(live_server, page, lo
         page.set_content(
             '<!doctype html><html lang="en"><head><title>LMS</title></head><body>'
             f'<iframe id="exam" title="Exam" src="/courses/{ENCODED_COURSE}/exams/timed-exam"'
-            ' style="width:100%;height:600px;border:0"></iframe></body></html>')
+            ' style="width:100%;height:600px;border:0"></iframe><script>window.received = [];'
+            'addEventListener("message", (e) => window.received.push(e.data));</script>'
+            '</body></html>')
         frame = page.frame_locator("#exam")
         expect(frame.locator("article.exam-page")).to_have_attribute("data-situation",
                                                                     "started")
+        expect(frame.locator("iframe.exam-content")).to_have_attribute(
+            "data-fitted", re.compile(r"^\d+$"))
         inner = page.frames[1]
-        sizes = inner.evaluate("""() => ({page: document.scrollingElement.scrollHeight,
-                                           window: innerHeight})""")
-        assert sizes["page"] <= sizes["window"] + 1, sizes
+        sizes = inner.evaluate(SCROLL_SURFACES)
+        assert sizes["nested"] == [], sizes
+        [content] = sizes["frames"]
+        assert content["scroll"] <= content["client"] + 1, content
+        assert sizes["scroll"] > sizes["window"], sizes  # the frame's page scrolls
+        page.wait_for_function(
+            "() => window.received.some((m) => m.subject === 'lti.frameResize')")
+        resize = page.evaluate(
+            "window.received.filter((m) => m.subject === 'lti.frameResize').pop()")
+        assert resize["height"] >= sizes["page"], (resize, sizes)
+        assert set(resize) == {"subject", "height"}
     finally:
         config["FRAME_ANCESTORS"] = []
 

@@ -241,3 +241,44 @@ def test_setup_page_uses_the_attempts_own_link_and_survives_a_provider_outage(
     assert ("https://provider.example/check?attempt=EXT-42" in html) is not down
     assert ("for this very attempt" in html) is not down
     assert attempt.id
+
+
+def _card_text(response) -> str:
+    html = response.get_data(as_text=True)
+    card = html[html.index('<div class="card interstitial">'):html.index('id="page-alert"')]
+    return " ".join(re.sub(r"<[^>]+>", " ", card).split())
+
+
+#: What each language's onboarding page must say (an identity check: what happens, that it
+#: is recorded to verify identity, what to bring) and what belongs to a proctored exam only.
+ONBOARDING_WORDS = {
+    "en": (("identity profile", "records a short session to verify your identity",
+            "identity document", "camera", "There are no questions", "Start the identity check"),
+           ("Rules", "timer", "You will have", "Start my exam")),
+    "es": (("perfil de identidad", "grabará una sesión breve para verificar tu identidad",
+            "documento de identidad", "cámara", "No hay preguntas",
+            "Empezar la verificación de identidad"),
+           ("Reglas", "temporizador", "Tendrás", "Empezar mi examen")),
+}
+
+
+@pytest.mark.parametrize("lang", ["en", "es"])
+def test_onboarding_ready_to_start_reads_as_an_identity_check_not_an_exam(
+        setup, factory, sign_in, client, lang):
+    factory.exam("onboarding", content_id="onboarding-1", content_url=CONTENT)
+    db.session.commit()
+    sign_in(setup["learner"])
+    texts = {}
+    for content_id in ("proctored-1", "onboarding-1"):
+        post(client, content_id, "enter")
+        post(client, content_id, "click_download_software")
+        page = client.get(f"/courses/{ENCODED}/exams/{content_id}?lang={lang}")
+        assert situation(page) == "ready_to_start", content_id
+        texts[content_id] = _card_text(page)
+    onboarding, proctored = texts["onboarding-1"], texts["proctored-1"]
+    wanted, exam_only = ONBOARDING_WORDS[lang]
+    for words in wanted:
+        assert words in onboarding, (words, onboarding)
+    for words in exam_only:
+        assert words in proctored, (words, proctored)  # the proctored page does say it
+        assert words not in onboarding, (words, onboarding)

@@ -102,6 +102,7 @@ TEMPLATES: dict[tuple[ExamType, Situation], str] = {
     (T.PRACTICE, X.ERROR): "practice_error",
     **{(T.ONBOARDING, s): name for s, name in {**_COMMON, **_PROVIDER_STEPS}.items()},
     (T.ONBOARDING, X.ENTRANCE): "onboarding_entrance",
+    (T.ONBOARDING, X.READY_TO_START): "onboarding_ready_to_start",  # what the check records
     (T.ONBOARDING, X.STARTED): "onboarding_started",  # an identity check, not questions
     (T.ONBOARDING, X.EXPIRED): "proctored_expired",
     (T.ONBOARDING, X.READY_TO_SUBMIT): "onboarding_ready_to_submit",

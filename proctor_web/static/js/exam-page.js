@@ -3,6 +3,7 @@
 
 import { notifyParent } from "./embed.js";
 import { markMovedOn } from "./focus-heading.js";
+import { startFrameResize } from "./frame-resize.js";
 import { startPolling } from "./poll.js";
 import { ExamTimer } from "./timer.js";
 import { ProviderWorker, startPinging } from "./worker-bridge.js";
@@ -24,6 +25,7 @@ function reloadPage() {
 }
 
 notifyParent(state);
+startFrameResize(state.frame_ancestors);
 
 const worker = state.worker_url ? new ProviderWorker(state.worker_url, state.attempt_external_id) : null;
 window.proctorWeb = { state, worker };
@@ -42,6 +44,7 @@ if (state.timer_ends && bar) {
     value: document.getElementById("timer-value"),
     announcer: document.getElementById("timer-announcer"),
     toggle: document.getElementById("timer-toggle"),
+    echo: document.getElementById("timer-echo"),
     strings,
     // At zero the server submits the attempt on the next read: ask now, then move on.
     onZero: () => { if (poller) poller.now(); },

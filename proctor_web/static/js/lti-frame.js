@@ -4,7 +4,10 @@
 //    lose the session, so the page carries a signed copy of it. We add it to same-site
 //    links and forms (lti_session) and to fetch/XHR calls (X-Proctor-Session header), and
 //    take the fresh one every answer sends back.
-// 2. lti.frameResize: tell the LMS how tall the page is, so its iframe fits the content.
+// 2. lti.frameResize: tell the LMS how tall the page is, so its iframe fits the content
+//    (frame-resize.js).
+
+import { startFrameResize } from "./frame-resize.js";
 
 const holder = document.getElementById("lti-frame");
 const config = holder ? JSON.parse(holder.textContent) : {};
@@ -100,21 +103,4 @@ if (token) {
   };
 }
 
-let lastHeight = 0;
-
-function postSize() {
-  if (window.parent === window || !origins.length) return;
-  // The body's own height: the document's would grow with the frame we just resized.
-  const height = Math.ceil(document.body.getBoundingClientRect().height) + 16;
-  if (Math.abs(height - lastHeight) < 2) return;
-  lastHeight = height;
-  for (const origin of origins) {
-    window.parent.postMessage({ subject: "lti.frameResize", height }, origin);
-  }
-}
-
-if (window.parent !== window && origins.length) {
-  postSize();
-  if ("ResizeObserver" in window) new ResizeObserver(postSize).observe(document.body);
-  window.addEventListener("load", postSize);
-}
+startFrameResize(origins);

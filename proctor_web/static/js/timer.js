@@ -25,13 +25,14 @@ export function stateFor(remaining, lowSec, criticalSec) {
 
 export class ExamTimer {
   constructor({ endsAt, serverTime, lowSec, criticalSec, bar, value, announcer, toggle, strings,
-                onZero }) {
+                onZero, echo }) {
     this.endsAt = Date.parse(endsAt);
     this.skewMs = serverTime ? Date.parse(serverTime) - Date.now() : 0;
     this.lowSec = lowSec;
     this.criticalSec = criticalSec;
     this.bar = bar;
     this.value = value;
+    this.echo = echo;  // a copy of the clock elsewhere on the page (exam-layout.js)
     this.announcer = announcer;
     this.toggle = toggle;
     this.strings = strings;
@@ -75,6 +76,7 @@ export class ExamTimer {
     this.bar.classList.toggle("timer-hidden", hidden);
     // One fixed label ("Hide the timer"); aria-pressed says whether it is hidden.
     this.toggle.setAttribute("aria-pressed", String(hidden));
+    if (this.echo) this.echo.classList.toggle("timer-hidden", hidden);
   }
 
   announce(text) {
@@ -86,6 +88,10 @@ export class ExamTimer {
   render(announce) {
     const remaining = this.remaining();
     this.value.textContent = formatClock(Math.ceil(remaining));
+    if (this.echo) {
+      this.echo.querySelector(".timer-value").textContent = this.value.textContent;
+      this.echo.dataset.state = stateFor(remaining, this.lowSec, this.criticalSec);
+    }
     const state = stateFor(remaining, this.lowSec, this.criticalSec);
     if (state !== this.state) {
       this.state = state;

@@ -143,7 +143,7 @@ COURSE_SCRIPT = """
     log.appendChild(item);
     const bucket = store[event.origin] = store[event.origin] || {};
     if (data.subject === 'lti.frameResize' && data.height) {
-      frame.style.height = data.height + 'px';
+      if (frame.dataset.resize !== 'no') frame.style.height = data.height + 'px';
     } else if (data.subject === 'lti.capabilities') {
       answer(event, 'lti.capabilities.response', {supported_messages: [
         {subject: 'lti.capabilities'}, {subject: 'lti.put_data'}, {subject: 'lti.get_data'},
@@ -162,13 +162,16 @@ COURSE_SCRIPT = """
 
 @browser.get("/course/<context_id>")
 def course_page(context_id: str) -> Response:
-    """An LMS course page that frames a launch (query: the same keys as ``/launch``)."""
+    """An LMS course page that frames a launch (query: the same keys as ``/launch``, and
+    ``resize=no`` for a frame that keeps its height whatever lti.frameResize says)."""
     state = _state()
     context = state.context(context_id)
     query = {**request.args.to_dict(), "context_id": context_id}
+    resize = "no" if query.pop("resize", "") == "no" else "yes"
     src = state.url("/launch?" + urlencode(query))
     body = (f"<p>LMS course page for <span id='course-title'>{escape(context['title'])}</span></p>"
             f"<iframe id='tool-frame' name='tool-frame' title='Tool' src='{escape(src)}' "
+            f"data-resize='{resize}' "
             "style='width:100%;height:600px;border:1px solid #999' "
             "allow='camera; microphone; fullscreen; display-capture'></iframe>"
             "<h2>Messages from the tool</h2><ul id='messages'></ul>")
