@@ -15,3 +15,6 @@ CUSTOM = LTI + "custom"
 TOOL_PLATFORM = LTI + "tool_platform"
 LAUNCH_PRESENTATION = LTI + "launch_presentation"
 LTI_VERSION = "1.3.0"
+
+#: Every name above: the tool and the platform modules take them all with ``import *``.
+__all__ = [name for name in dir() if name.isupper()]

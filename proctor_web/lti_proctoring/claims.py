@@ -1,19 +1,6 @@
 """Names the LTI 1.3 core and Proctoring Services 1.0 specifications give things."""
 
-from proctor_web.lti.core_claims import (  # noqa: F401  (the core names, here too)
-    CONTEXT,
-    CUSTOM,
-    DEPLOYMENT_ID,
-    LAUNCH_PRESENTATION,
-    LTI,
-    LTI_VERSION,
-    MESSAGE_TYPE,
-    RESOURCE_LINK,
-    ROLES,
-    TARGET_LINK_URI,
-    TOOL_PLATFORM,
-    VERSION,
-)
+from proctor_web.lti.core_claims import *  # noqa: F403  (the core names, here too)
 
 LTI_AP = "https://purl.imsglobal.org/spec/lti-ap/claim/"
 

@@ -198,6 +198,19 @@ def blocking_browser(playwright):
         chromium.close()
 
 
+@pytest.fixture
+def lms_page(blocking_browser):
+    """A learner's page, at desktop size, in the browser that blocks third-party cookies:
+    where the LTI tests open the LMS that frames us."""
+    context = blocking_browser.new_context(viewport={"width": 1100, "height": 900},
+                                           locale="en-US")
+    context.set_default_timeout(15_000)
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
+
+
 @pytest.fixture(scope="session")
 def browser(playwright):
     chromium = playwright.chromium.launch(

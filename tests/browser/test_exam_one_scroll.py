@@ -93,18 +93,6 @@ def lms(tool: LiveServer):
         yield platform
 
 
-@pytest.fixture
-def lms_page(blocking_browser):
-    context = blocking_browser.new_context(viewport={"width": 1100, "height": 900},
-                                           locale="en-US")
-    context.set_default_timeout(15_000)
-    page = context.new_page()
-    try:
-        yield page
-    finally:
-        context.close()
-
-
 def _exam(tool: LiveServer, content_id: str, content_url: str) -> None:
     from proctor_web.lti.tool.provisioning import _course_id_for
     from proctor_web.services import courses, exams

@@ -66,18 +66,6 @@ def lms(tool: LiveServer):
         yield platform
 
 
-@pytest.fixture
-def lms_page(blocking_browser):
-    context = blocking_browser.new_context(viewport={"width": 1100, "height": 900},
-                                           locale="en-US")
-    context.set_default_timeout(15_000)
-    page = context.new_page()
-    try:
-        yield page
-    finally:
-        context.close()
-
-
 def _shot(page, artifacts_dir: Path, name: str) -> None:
     folder = artifacts_dir / "lti"
     folder.mkdir(parents=True, exist_ok=True)

@@ -74,15 +74,6 @@ def _page(browser, **options):
 
 
 @pytest.fixture
-def lms_page(blocking_browser):
-    context = _page(blocking_browser)
-    try:
-        yield context.new_page()
-    finally:
-        context.close()
-
-
-@pytest.fixture
 def cookieless_lms_page(blocking_browser):
     context = _page(blocking_browser, user_agent=NO_COOKIES_AGENT)
     try:

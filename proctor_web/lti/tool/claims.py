@@ -2,20 +2,7 @@
 
 from __future__ import annotations
 
-from proctor_web.lti.core_claims import (  # noqa: F401  (the core names, here too)
-    CONTEXT,
-    CUSTOM,
-    DEPLOYMENT_ID,
-    LAUNCH_PRESENTATION,
-    LTI,
-    LTI_VERSION,
-    MESSAGE_TYPE,
-    RESOURCE_LINK,
-    ROLES,
-    TARGET_LINK_URI,
-    TOOL_PLATFORM,
-    VERSION,
-)
+from proctor_web.lti.core_claims import *  # noqa: F403  (the core names, here too)
 
 DEEP_LINKING_SETTINGS = "https://purl.imsglobal.org/spec/lti-dl/claim/deep_linking_settings"
 DEEP_LINKING_CONTENT_ITEMS = "https://purl.imsglobal.org/spec/lti-dl/claim/content_items"
