@@ -1,43 +1,26 @@
-"""A real SMTP server on loopback (aiosmtpd) that keeps what it receives, and helpers to read
-the messages: the ``mail_inbox`` fixture points the app's ``MAIL_*`` settings at it."""
+"""The ``mail_inbox`` fixture: a real SMTP server on loopback (``testing.loopback``) that the
+app's ``MAIL_*`` settings point at, and helpers to read what it received."""
 
 from __future__ import annotations
 
-import email
 import re
-import socket
 from collections.abc import Iterator
 from email.header import decode_header, make_header
 from email.message import Message
 
 import pytest
-from aiosmtpd.controller import Controller
 
-
-class Inbox:
-    def __init__(self) -> None:
-        self.messages: list[Message] = []
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: ANN001, N802
-        self.messages.append(email.message_from_bytes(envelope.content))
-        return "250 OK"
+from proctor_web.testing.loopback import Inbox, smtp_server
 
 
 @pytest.fixture
 def mail_inbox(app, monkeypatch) -> Iterator[Inbox]:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    monkeypatch.setitem(app.config, "MAIL_SERVER", "127.0.0.1")
-    monkeypatch.setitem(app.config, "MAIL_PORT", port)
-    monkeypatch.setitem(app.config, "MAIL_TIMEOUT_SECONDS", 5)
     handler = Inbox()
-    controller = Controller(handler, hostname="127.0.0.1", port=port, ready_timeout=5)
-    controller.start()
-    try:
+    with smtp_server(handler) as port:
+        monkeypatch.setitem(app.config, "MAIL_SERVER", "127.0.0.1")
+        monkeypatch.setitem(app.config, "MAIL_PORT", port)
+        monkeypatch.setitem(app.config, "MAIL_TIMEOUT_SECONDS", 5)
         yield handler
-    finally:
-        controller.stop()
 
 
 def subject(message: Message) -> str:

@@ -122,7 +122,7 @@ def test_the_confirmation_says_what_deactivating_does_and_changes_nothing(dash, 
     page = client.get(url)
     assert page.status_code == 200
     html = page.get_data(as_text=True)
-    assert "<h1>Deactivate Learner1 (learner1@example.com)?</h1>" in html
+    assert ">Deactivate Learner1 (learner1@example.com)?</h1>" in html
     assert "is signed out at once, on every computer" in html
     assert "cannot sign in until they are enrolled again" in html
     assert "attempts, allowances, reviews and history are kept" in html
