@@ -108,6 +108,7 @@ def test_invitation_to_password_to_signed_in(live_server, browser, page, login, 
 ])
 def test_forgot_password_page(live_server, page, shot, lang, heading, button, answer):
     page.goto(live_server.path(f"/login?lang={lang}"))
+    no_axe_violations(page)  # the sign-in page, with its new link
     page.get_by_role("link", name=heading).click()
     expect(page.get_by_role("heading", level=1)).to_have_text(heading)
     no_axe_violations(page)
@@ -122,11 +123,16 @@ def test_forgot_password_page(live_server, page, shot, lang, heading, button, an
     page.goto(live_server.path("/login?lang=en"))
 
 
-def test_a_broken_link_explains_itself(live_server, page):
-    page.goto(live_server.path("/password/set/not-a-real-token"))
-    expect(page.get_by_role("heading", level=1)).to_have_text("This link does not work")
-    expect(page.get_by_role("link", name="Ask for a new link")).to_be_visible()
+@pytest.mark.parametrize("lang, heading, action", [
+    ("en", "This link does not work", "Ask for a new link"),
+    ("es", "Este enlace no funciona", "Pedir un nuevo enlace"),
+])
+def test_a_broken_link_explains_itself(live_server, page, lang, heading, action):
+    page.goto(live_server.path(f"/password/set/not-a-real-token?lang={lang}"))
+    expect(page.get_by_role("heading", level=1)).to_have_text(heading)
+    expect(page.get_by_role("link", name=action)).to_be_visible()
     no_axe_violations(page)
+    page.goto(live_server.path("/login?lang=en"))
 
 
 def test_deactivation_is_confirmed_first(live_server, page, login, shot, fresh_learner):
