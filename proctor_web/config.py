@@ -64,7 +64,12 @@ DEFAULTS: dict[str, Any] = {
     "RATELIMIT_TOKEN_PER_CLIENT": "10 per minute",
     "RATELIMIT_LAUNCH_PER_ADDRESS": "30 per minute",
     "RATELIMIT_LAUNCH_PER_ATTEMPT": "10 per minute",
+    "RATELIMIT_PASSWORD_RESET_PER_ADDRESS": "20 per hour",  # every request counts
+    "RATELIMIT_PASSWORD_RESET_PER_ACCOUNT": "3 per hour",
     "LTI_SESSION_TOKEN_MAX_AGE": 3600,  # seconds a frame token lives without use
+    # Links that set a password (sent by email; each works once)
+    "INVITATION_VALID_DAYS": 7,  # an invitation to a new account
+    "PASSWORD_RESET_VALID_HOURS": 3,  # a "forgot your password?" link
     # Proctoring rules
     "LOW_THRESHOLD_PCT": 0.2,
     "CRITICALLY_LOW_THRESHOLD_PCT": 0.05,

@@ -6,7 +6,9 @@ Builds a throw-away SQLite database with the demo data (``flask proctor demo``) 
 attempts in the states the overview calls out, serves the app on 127.0.0.1 (a free port)
 in a thread, signs in as the demo instructor in Debian's Chromium (``/usr/bin/chromium``,
 through Playwright) and saves one full-page PNG per page, width and language into OUT_DIR
-(``<page>-<desktop|phone>-<en|es>.png``). Everything it made is removed when it ends.
+(``<page>-<desktop|phone>-<en|es>.png``), then, signed out, the account pages a learner
+reaches from an invitation email or "Forgot your password?" (``ACCOUNT_PAGES``). Everything
+it made is removed when it ends.
 """
 
 from __future__ import annotations
@@ -39,11 +41,22 @@ PAGES = [
     ("allowances-refused", "/allowances?kind=time_multiplier", "refuse_allowance"),
     ("roster", "/roster", None),
     ("roster-import-preview", "/roster", "preview_import"),
+    ("roster-deactivate", "/roster", "confirm_deactivate"),
     ("onboarding", "/onboarding", None),
     ("exams", "/exams", None),
     ("attempt-detail", "/attempts", "open_detail"),
     ("attempt-review", "/attempts", "open_review"),
 ]
+#: Signed-out pages: (file name, path, what to do first); ``{invitation}`` is a fresh link.
+ACCOUNT_PAGES = [
+    ("forgot-password", "/password/forgot", None),
+    ("forgot-password-sent", "/password/forgot", "ask_for_link"),
+    ("set-password", "{invitation}", None),
+    ("set-password-refused", "{invitation}", "refuse_password"),
+    ("link-expired", "{expired}", None),
+]
+#: A demo learner with no password yet, invited by the instructor.
+INVITEE = "invited.learner"
 CSV_WITH_PROBLEMS = ("username,email,full name\nnew.learner,new@example.com,New Learner\n"
                      "bad name,bad@example.com,Bad Name\nalice,other@example.com,Alice\n")
 
@@ -63,7 +76,34 @@ def build_app(database: Path):
         raise SystemExit(result.output)
     with app.app_context():
         add_attempts()
+        add_invitee()
     return app
+
+
+def add_invitee() -> None:
+    """A learner without a password, so the roster offers to invite them again."""
+    from proctor_web.models import utcnow
+    from proctor_web.services import courses
+
+    user = courses.create_user(INVITEE, None, utcnow(), email="invited@example.com",
+                               full_name="Ines Invited")
+    courses.enroll(user, COURSE, utcnow())
+    db.session.commit()
+
+
+def account_links(app) -> dict[str, str]:
+    """A working invitation link and an expired one (made eight days ago) for the invitee."""
+    from datetime import timedelta
+
+    from proctor_web.models import utcnow
+    from proctor_web.services import courses, password_links
+
+    kind = password_links.LinkKind.INVITATION
+    with app.test_request_context():
+        user = courses.find_user(INVITEE)
+        return {"invitation": "/password/set/" + password_links.make_token(user, kind, utcnow()),
+                "expired": "/password/set/" + password_links.make_token(
+                    user, kind, utcnow() - timedelta(days=8))}
 
 
 def add_attempts() -> None:
@@ -115,6 +155,24 @@ def preview_import(page, directory: Path) -> None:
     page.wait_for_load_state()
 
 
+def confirm_deactivate(page) -> None:
+    page.locator("a.danger-outline").first.click()
+    page.wait_for_load_state()
+
+
+def ask_for_link(page) -> None:
+    page.fill("#identifier", "nobody@example.com")
+    page.locator("button[type=submit]").last.click()
+    page.wait_for_load_state()
+
+
+def refuse_password(page) -> None:
+    page.fill("#password", "short")
+    page.fill("#confirmation", "short")
+    page.locator("form button[type=submit]").last.click()
+    page.wait_for_load_state()
+
+
 def open_attempt(page, review: bool) -> None:
     """From the attempts list, alice's attempt (waiting for a second review) or its review."""
     page.locator("table.attempts a", has_text="alice").first.click()
@@ -124,7 +182,27 @@ def open_attempt(page, review: bool) -> None:
         page.wait_for_load_state()
 
 
-def take(base: str, out: Path, scratch: Path) -> list[Path]:
+def take_account_pages(browser, base: str, out: Path, links: dict[str, str]) -> list[Path]:
+    saved: list[Path] = []
+    actions = {"ask_for_link": ask_for_link, "refuse_password": refuse_password}
+    for lang in ("en", "es"):
+        for width_name, (width, height) in WIDTHS.items():
+            context = browser.new_context(viewport={"width": width, "height": height},
+                                          locale="es-ES" if lang == "es" else "en-US")
+            page = context.new_page()
+            page.goto(f"{base}/login?lang={lang}")
+            for name, path, action in ACCOUNT_PAGES:
+                page.goto(base + path.format(**links))
+                if action is not None:
+                    actions[action](page)
+                target = out / f"{name}-{width_name}-{lang}.png"
+                page.screenshot(path=str(target), full_page=True)
+                saved.append(target)
+            context.close()
+    return saved
+
+
+def take(base: str, out: Path, scratch: Path, links: dict[str, str]) -> list[Path]:
     from playwright.sync_api import sync_playwright
 
     saved: list[Path] = []
@@ -148,12 +226,15 @@ def take(base: str, out: Path, scratch: Path) -> list[Path]:
                             refuse_allowance(page)
                         elif action == "preview_import":
                             preview_import(page, scratch)
+                        elif action == "confirm_deactivate":
+                            confirm_deactivate(page)
                         elif action in ("open_detail", "open_review"):
                             open_attempt(page, review=action == "open_review")
                         target = out / f"{name}-{width_name}-{lang}.png"
                         page.screenshot(path=str(target), full_page=True)
                         saved.append(target)
                     context.close()
+            saved += take_account_pages(browser, base, out, links)
         finally:
             browser.close()
     return saved
@@ -171,7 +252,8 @@ def main(argv: list[str] | None = None) -> int:
         thread = threading.Thread(target=server.serve_forever, daemon=True)
         thread.start()
         try:
-            saved = take(f"http://127.0.0.1:{server.server_port}", args.out, Path(scratch))
+            saved = take(f"http://127.0.0.1:{server.server_port}", args.out, Path(scratch),
+                         account_links(app))
         finally:
             server.shutdown()
             thread.join(timeout=10)

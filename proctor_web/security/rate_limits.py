@@ -1,4 +1,5 @@
-"""Brute-force limits on sign-in, the OAuth token endpoint and the RPNow launch link.
+"""Brute-force limits on sign-in, "forgot your password?", the OAuth token endpoint and the
+RPNow launch link.
 
 Flask-Limiter counts in memory by default, or in Redis when ``RATELIMIT_STORAGE_URL`` is
 set (needed as soon as more than one process serves the app). Each limit is a
@@ -41,6 +42,10 @@ def _login_account() -> str:
     return (request.form.get("username") or "").strip().lower()[:150]
 
 
+def _reset_account() -> str:
+    return (request.form.get("identifier") or "").strip().lower()[:254]
+
+
 def _oauth_client() -> str:
     auth = request.authorization
     if auth is not None and auth.type == "basic":
@@ -77,6 +82,12 @@ LIMITS: tuple[EndpointLimit, ...] = (
                   client_address, _sign_in_failed, ("POST",)),
     EndpointLimit("auth.login", "RATELIMIT_LOGIN_PER_ACCOUNT", "login-account",
                   _login_account, _sign_in_failed, ("POST",)),
+    # Every request counts: the answer is the same whether an account matched, and each
+    # match sends an email.
+    EndpointLimit("auth.forgot_password", "RATELIMIT_PASSWORD_RESET_PER_ADDRESS",
+                  "reset-address", client_address, None, ("POST",)),
+    EndpointLimit("auth.forgot_password", "RATELIMIT_PASSWORD_RESET_PER_ACCOUNT",
+                  "reset-account", _reset_account, None, ("POST",)),
     EndpointLimit("webhooks.access_token", "RATELIMIT_TOKEN_PER_ADDRESS", "token-address",
                   client_address, _failed),
     EndpointLimit("webhooks.access_token", "RATELIMIT_TOKEN_PER_CLIENT", "token-client",
@@ -140,6 +151,17 @@ def _too_many_requests(error: RateLimitExceeded) -> Response:
             render_template("auth/login.html", error=message,
                             next=request.values.get("next") or "",
                             username=request.form.get("username", "")),
+            status=429, mimetype="text/html",
+        )
+    elif request.endpoint == "auth.forgot_password" and not wants_json():
+        message = ngettext(
+            "Too many requests for a new password. Wait %(num)d minute, then try again.",
+            "Too many requests for a new password. Wait %(num)d minutes, then try again.",
+            minutes,
+        )
+        response = Response(
+            render_template("auth/forgot_password.html", error=message, sent=False,
+                            identifier=request.form.get("identifier", "")),
             status=429, mimetype="text/html",
         )
     else:

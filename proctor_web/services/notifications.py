@@ -52,6 +52,10 @@ def _subjects() -> dict[str, str]:
         "attempt_verified": _("Your proctored exam was verified"),
         "attempt_rejected": _("Your proctored exam did not pass review"),
         "review_needs_attention": _("A proctoring review needs your attention"),
+        "account_invitation": _("Choose your password for %(platform)s",
+                                platform=platform_name()),
+        "password_reset": _("Choose a new password for %(platform)s",
+                            platform=platform_name()),
     }
 
 

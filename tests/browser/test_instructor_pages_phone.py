@@ -71,7 +71,10 @@ def test_overview_allowances_and_roster(live_server, page, login, shot, width, f
     page.wait_for_load_state("load")
     check(page, shot, f"ux-roster-preview-{width}")
     page.get_by_role("button", name="Import 1 learner").click()
-    expect(page.locator(".notice-success")).to_have_text("1 learner(s) imported and enrolled.")
+    expect(page.locator(".notice-success")).to_have_text(
+        "1 learner(s) imported and enrolled. 1 invitation(s) to choose a password were sent.")
+    page.get_by_role("link", name=f"Deactivate phone{width}").click()
+    check(page, shot, f"ux-roster-deactivate-{width}")
     page.get_by_role("button", name=f"Deactivate phone{width}").click()
     expect(page.locator(".notice-success")).to_contain_text(
         f"phone{width} is no longer enrolled and was signed out everywhere.")

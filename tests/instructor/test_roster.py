@@ -45,7 +45,7 @@ def test_add_a_learner_creates_and_enrolls(dash, login_as, client, caplog):
     assert answer.status_code == 302
     assert membership("carol", dash.course_id).is_active
     assert courses.find_user("carol").full_name == "Carol C"
-    assert "carol enrolled (new account) by teacher" in caplog.text
+    assert "carol enrolled (new account, invited) by teacher" in caplog.text
 
 
 @pytest.mark.parametrize("data, field, words", [

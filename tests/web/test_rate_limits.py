@@ -30,6 +30,8 @@ SMALL_LIMITS = {
     "RATELIMIT_TOKEN_PER_CLIENT": "2 per minute",
     "RATELIMIT_LAUNCH_PER_ADDRESS": "3 per minute",
     "RATELIMIT_LAUNCH_PER_ATTEMPT": "2 per minute",
+    "RATELIMIT_PASSWORD_RESET_PER_ADDRESS": "4 per minute",
+    "RATELIMIT_PASSWORD_RESET_PER_ACCOUNT": "2 per minute",
 }
 CLIENT_SECRET = "mock-provider-secret-0123456789"
 LAUNCH = "/api/edx_proctoring/proctoring_launch_callback/start_exam/{}"
@@ -112,6 +114,35 @@ def test_behind_a_trusted_proxy_the_forwarded_address_counts(make_app):
                                  HTTP_X_FORWARDED_FOR="203.0.113.5"))
     assert _sign_in(client, "bob", "bob-password",
                     HTTP_X_FORWARDED_FOR="203.0.113.6").status_code == 302
+
+
+def _forgot(client, identifier: str, **environ: Any):
+    return client.post("/password/forgot", data={"identifier": identifier},
+                       environ_base=environ)
+
+
+def test_forgot_password_requests_are_limited_per_account_and_address(make_app):
+    """Every request counts (the answer is the same whether an account matched)."""
+    app = make_app()
+    client = app.test_client()
+    for _ in range(2):
+        assert _forgot(client, "alice").status_code == 200
+    refused = _forgot(client, "ALICE ")  # the same account, spelled otherwise
+    _assert_retry_after(refused)
+    page = refused.get_data(as_text=True)
+    assert re.search(r"Too many requests for a new password\. Wait [12] minutes?, then try "
+                     r"again\.", page)
+    assert refused.mimetype == "text/html" and 'name="identifier"' in page
+    assert _forgot(client, "bob").status_code == 200  # another account: its own count
+    _assert_retry_after(_forgot(client, "carol"))  # the address's 4 are spent
+    assert _forgot(client, "carol", REMOTE_ADDR="10.0.0.7").status_code == 200
+    with app.app_context():
+        from sqlalchemy import func, select
+
+        from proctor_web.models import EmailMessage
+        assert db.session.execute(select(func.count()).select_from(EmailMessage)
+                                  ).scalar_one() == 0  # the test accounts have no email
+    assert _sign_in(client, "alice", "alice-password").status_code == 302  # not locked out
 
 
 def _token(client, secret: str, client_id: str = "mock-client", **environ: Any):

@@ -1,11 +1,12 @@
 """The course roster on the dashboard: list, add a learner, import from CSV (preview, then
-all in one transaction), deactivate and enroll again. Read-only for courses an LMS feeds."""
+all in one transaction), send an invitation again, deactivate (behind a confirmation page)
+and enroll again. Read-only for courses an LMS feeds."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import flash, redirect, request, url_for
+from flask import current_app, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -34,7 +35,7 @@ def _roster_page(course: Course, status: int = 200, **context: Any):
     context.setdefault("csv_errors", {})
     return _render("roster.html", course, status=status, members=roster.members(course.course_id),
                    editable=roster.is_editable(course), max_rows=roster.MAX_IMPORT_ROWS,
-                   **context)
+                   invitation_days=current_app.config["INVITATION_VALID_DAYS"], **context)
 
 
 @bp.get(f"{PREFIX}/roster")
@@ -48,14 +49,22 @@ def roster_list(course: Course):
 def roster_add(course: Course):
     form = request.form
     try:
-        user = roster.add_learner(course, form.get("username", ""), form.get("email", ""),
-                                  form.get("full_name", ""), current_user, utcnow())
+        added = roster.add_learner(course, form.get("username", ""), form.get("email", ""),
+                                   form.get("full_name", ""), current_user, utcnow())
     except REFUSED as error:
         db.session.rollback()
         return _roster_page(course, status=400, form=form,
                             errors=field_errors(error, ADD_FIELDS))
     db.session.commit()
-    flash(_("%(user)s is enrolled in this course.", user=user.username), "success")
+    user = added.user
+    message = _("%(user)s is enrolled in this course.", user=user.username)
+    if added.invited:
+        message += " " + _("An invitation to choose a password was sent to %(email)s.",
+                           email=user.email)
+    elif not user.password_hash:
+        message += " " + _("They have no email address, so no invitation was sent: they "
+                           "cannot sign in until they have a password.")
+    flash(message, "success")
     return redirect(url_for(".roster_list", course_id=course.course_id))
 
 
@@ -96,7 +105,29 @@ def roster_import(course: Course):
         db.session.rollback()
         return _roster_page(course, status=400, csv_errors=field_errors(error, {"csv": "csv"}))
     db.session.commit()
-    flash(_("%(num)d learner(s) imported and enrolled.", num=len(added)), "success")
+    invited = sum(1 for a in added if a.invited)
+    flash(_("%(num)d learner(s) imported and enrolled.", num=len(added))
+          + (" " + _("%(num)d invitation(s) to choose a password were sent.", num=invited)
+             if invited else ""), "success")
+    return redirect(url_for(".roster_list", course_id=course.course_id))
+
+
+@bp.get(f"{PREFIX}/roster/<int:user_id>/deactivate")
+@course_staff_page
+def roster_confirm_deactivate(course: Course, user_id: int):
+    """What deactivating does, and the button that does it (the POST below)."""
+    return _render("roster_deactivate.html", course,
+                   deactivation=roster.deactivation(course, user_id))
+
+
+@bp.post(f"{PREFIX}/roster/<int:user_id>/invite")
+@course_staff_page
+def roster_invite(course: Course, user_id: int):
+    membership = roster.learner_membership(course, user_id)
+    roster.resend_invitation(course, membership, current_user, utcnow())
+    db.session.commit()
+    flash(_("A new invitation to choose a password was sent to %(email)s.",
+            email=membership.user.email), "success")
     return redirect(url_for(".roster_list", course_id=course.course_id))
 
 

@@ -1,5 +1,7 @@
 """A course's roster on the dashboard, for courses that no LMS feeds: who is in it, and the
-staff's changes (add a learner, import learners from CSV, enroll again, deactivate).
+staff's changes (add a learner, import learners from CSV, enroll again, deactivate, send
+an account's invitation again). A learner added without a password is mailed an invitation
+to choose one (``services.password_links``).
 
 A course linked to an LMS course (``lti_context_id``) takes its roster from the LMS sync;
 its roster is read-only here. Every change writes one log line naming who did it.
@@ -19,14 +21,22 @@ from sqlalchemy import func, select
 
 from proctor_web.errors import BadRequest, NotFound, PermissionDenied
 from proctor_web.extensions import db
-from proctor_web.models import Course, CourseMembership, CourseRole, User
-from proctor_web.services import accounts, courses
+from proctor_web.models import Course, CourseMembership, CourseRole, EmailMessage, User
+from proctor_web.services import accounts, courses, password_links
 
 log = logging.getLogger(__name__)
 
 #: Rows one import may hold; a larger class is imported in several files.
 MAX_IMPORT_ROWS = 2000
 HEADER = ("username", "email", "full name")
+
+
+@dataclass(frozen=True)
+class Enrolled:
+    """A learner an add or an import enrolled, and whether they were sent an invitation."""
+
+    user: User
+    invited: bool
 
 
 @dataclass(frozen=True)
@@ -37,6 +47,10 @@ class Member:
     @property
     def is_learner(self) -> bool:
         return self.membership.role == CourseRole.LEARNER.value
+
+    @property
+    def can_be_invited(self) -> bool:
+        return self.is_learner and password_links.can_be_invited(self.user)
 
 
 def members(course_id: str) -> list[Member]:
@@ -54,7 +68,7 @@ def is_editable(course: Course) -> bool:
     return not course.lti_context_id
 
 
-def _require_editable(course: Course) -> None:
+def require_editable(course: Course) -> None:
     if not is_editable(course):
         raise PermissionDenied(_("This course's roster comes from the LMS: change it there; "
                                  "the sync brings the changes here."))
@@ -145,11 +159,15 @@ def parse_csv(text: str) -> list[ImportRow]:
 
 def preview_import(course: Course, text: str) -> list[ImportRow]:
     """The rows of a CSV file with each one's problems; nothing is saved."""
-    _require_editable(course)
+    require_editable(course)
     return check_rows(course.course_id, parse_csv(text))
 
 
-def _add(course: Course, row: ImportRow, actor: User, now: datetime) -> User:
+def course_label(course: Course) -> str:
+    return course.display_name or course.course_id
+
+
+def _add(course: Course, row: ImportRow, actor: User, now: datetime) -> Enrolled:
     user = row.existing
     if user is None:
         user = courses.create_user(row.username, None, now, email=row.email,
@@ -157,14 +175,17 @@ def _add(course: Course, row: ImportRow, actor: User, now: datetime) -> User:
     courses.enroll(user, course.course_id, now, role=CourseRole.LEARNER.value)
     if not user.is_active_account and not _other_courses(user, course.course_id):
         accounts.set_active(user, True, now)
-    log.info("roster of %s: %s enrolled (%s) by %s", course.course_id, user.username,
-             "new account" if row.existing is None else "existing account", actor.username)
-    return user
+    invited = password_links.send_invitation(user, actor, now, course_label(course)) is not None
+    log.info("roster of %s: %s enrolled (%s%s) by %s", course.course_id, user.username,
+             "new account" if row.existing is None else "existing account",
+             ", invited" if invited else "", actor.username)
+    return Enrolled(user, invited)
 
 
-def import_learners(course: Course, text: str, actor: User, now: datetime) -> list[User]:
+def import_learners(course: Course, text: str, actor: User, now: datetime) -> list[Enrolled]:
     """Create and enroll every learner of the file, all or none: a file with any row in error
-    is refused whole (BadRequest) and nothing is saved."""
+    is refused whole (BadRequest) and nothing is saved. Each account without a password is
+    sent an invitation (queued in the same transaction)."""
     rows = preview_import(course, text)
     bad = [r for r in rows if not r.ok]
     if bad:
@@ -176,17 +197,18 @@ def import_learners(course: Course, text: str, actor: User, now: datetime) -> li
 
 
 def add_learner(course: Course, username: str, email: str, full_name: str, actor: User,
-                now: datetime) -> User:
-    """One learner, new or existing account, enrolled in the course."""
-    _require_editable(course)
+                now: datetime) -> Enrolled:
+    """One learner, new or existing account, enrolled in the course (and invited to choose
+    a password when the account has none)."""
+    require_editable(course)
     row = ImportRow(1, username.strip(), email.strip(), full_name.strip())
     check_rows(course.course_id, [row])
     if not row.ok:
         about_email = row.email and not courses.EMAIL_PATTERN.match(row.email)
         raise BadRequest(row.errors[0], field="email" if about_email else "username")
-    user = _add(course, row, actor, now)
+    added = _add(course, row, actor, now)
     db.session.flush()
-    return user
+    return added
 
 
 def _other_courses(user: User, course_id: str) -> int:
@@ -207,16 +229,45 @@ def learner_membership(course: Course, user_id: int) -> CourseMembership:
     return membership
 
 
+def deactivates_account(membership: CourseMembership) -> bool:
+    """Whether deactivating this enrollment deactivates the account too (it is in no other
+    course)."""
+    user = membership.user
+    return not user.is_staff and _other_courses(user, membership.course_id) == 0
+
+
+@dataclass(frozen=True)
+class Deactivation:
+    """What the confirmation page says deactivating a learner would do."""
+
+    membership: CourseMembership
+    account_too: bool
+
+    @property
+    def user(self) -> User:
+        return self.membership.user
+
+
+def deactivation(course: Course, user_id: int) -> Deactivation:
+    """The learner to deactivate and whether their account goes too (nothing changes)."""
+    require_editable(course)
+    membership = learner_membership(course, user_id)
+    if not membership.is_active:
+        raise BadRequest(_("%(user)s is not enrolled any more: there is nothing to "
+                           "deactivate.", user=membership.user.username))
+    return Deactivation(membership, deactivates_account(membership))
+
+
 def deactivate(course: Course, membership: CourseMembership, actor: User,
                now: datetime) -> bool:
     """End the learner's enrollment and every session they have (their open pages stop
     working at once). An account that belongs to no other course is deactivated too; returns
     whether it was."""
-    _require_editable(course)
+    require_editable(course)
     user = membership.user
     membership.is_active = False
     membership.modified = now
-    account_too = not user.is_staff and _other_courses(user, course.course_id) == 0
+    account_too = deactivates_account(membership)
     if account_too:
         accounts.set_active(user, False, now)  # also ends the sessions
     else:
@@ -229,7 +280,7 @@ def deactivate(course: Course, membership: CourseMembership, actor: User,
 
 def reenroll(course: Course, membership: CourseMembership, actor: User, now: datetime) -> None:
     """Enroll a deactivated learner again (and their account, if it was this course's)."""
-    _require_editable(course)
+    require_editable(course)
     user = membership.user
     courses.enroll(user, course.course_id, now, role=CourseRole.LEARNER.value,
                    enrollment_mode=membership.enrollment_mode)
@@ -238,6 +289,18 @@ def reenroll(course: Course, membership: CourseMembership, actor: User, now: dat
     db.session.flush()
     log.info("roster of %s: %s enrolled again by %s", course.course_id, user.username,
              actor.username)
+
+
+def resend_invitation(course: Course, membership: CourseMembership, actor: User,
+                      now: datetime) -> EmailMessage:
+    """Send a learner's invitation to choose a password again (a new link; earlier ones keep
+    working until they expire or one is used)."""
+    require_editable(course)
+    message = password_links.resend_invitation(membership.user, actor, now,
+                                               course_label(course))
+    log.info("roster of %s: invitation of %s sent again by %s", course.course_id,
+             membership.user.username, actor.username)
+    return message
 
 
 def counts(rows: Sequence[ImportRow]) -> tuple[int, int]:
