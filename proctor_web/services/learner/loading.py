@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import Select, bindparam, select
+from sqlalchemy import Engine, Select, bindparam, select
 from sqlalchemy.orm import make_transient_to_detached
 
 from proctor_web.backends.base import ProctoringBackend
@@ -196,13 +196,13 @@ def _detached(model: type[Any], values: dict[str, Any]) -> Any:
 def peek_attempt_view(attempt_id: int) -> AttemptView | None:
     """The same facts as ``load_attempt_view`` from one Core SELECT, as detached read-only
     copies (see above); None when there is no such attempt."""
-    session = db.session()
-    if session.in_transaction():
-        row = session.execute(_snapshot_query(), {"attempt_id": attempt_id}).mappings().first()
-    else:  # the request's first statement: a transaction of this one SELECT, then none
-        connection = session.connection(execution_options={SINGLE_STATEMENT_READ: True})
-        row = connection.execute(_snapshot_query(), {"attempt_id": attempt_id}).mappings().first()
-        session.rollback()
+    query, params = _snapshot_query(), {"attempt_id": attempt_id}
+    bind = db.session.get_bind()
+    if isinstance(bind, Engine):  # a connection of its own for one SELECT, in no session
+        with bind.connect().execution_options(**{SINGLE_STATEMENT_READ: True}) as connection:
+            row = connection.execute(query, params).mappings().first()
+    else:  # a session bound to one connection (a test's transaction): read through it
+        row = bind.execute(query, params).mappings().first()
     if row is None:
         return None
     attempt_keys, exam_keys, user_keys = _snapshot_keys()
