@@ -113,6 +113,18 @@ def init_app(app: Flask) -> None:
         # Only the endpoints above have limits: every other request (the timer poll of every
         # learner above all) skips the limiter's bookkeeping at once.
         return request.endpoint not in limited
+
+    # The limiter's own before-request hook still sets up its context for every request
+    # before it asks the filter; in its place, a guard that calls it for limited endpoints.
+    hooks = app.before_request_funcs.setdefault(None, [])
+    if limiter._check_request_limit in hooks:
+        check = limiter._check_request_limit
+
+        def _check_limited_endpoint() -> None:
+            if request.endpoint in limited:
+                check()
+
+        hooks[hooks.index(check)] = _check_limited_endpoint
     for rule in LIMITS:
         view = app.view_functions[rule.endpoint]
         decorate = limiter.limit(
