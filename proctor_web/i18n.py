@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import Flask, current_app, has_request_context, request, session
 from flask_babel import get_locale, gettext, ngettext
@@ -55,14 +55,20 @@ def requested_locale() -> str | None:
     return request.accept_languages.best_match(languages)
 
 
-#: Views that load the signed-in user themselves, together with their own rows (the timer
-#: poll): they call ``remember_user_locale`` once the user is there, so the hook below does
-#: not load the user with a query of its own first.
-LOADS_USER_ITSELF: set[str] = {"api.get_attempt"}
+_VIEW = TypeVar("_VIEW", bound=Callable[..., Any])
+
+
+def remembers_locale_itself(view: _VIEW) -> _VIEW:
+    """Mark a view that loads the signed-in user together with its own rows (the timer poll)
+    and calls ``remember_user_locale`` itself once the user is there, so that the hook below
+    does not load the user with a query of its own first."""
+    view.remembers_locale_itself = True  # type: ignore[attr-defined]
+    return view
 
 
 def _remember_before_view() -> None:
-    if request.endpoint not in LOADS_USER_ITSELF:
+    view = current_app.view_functions.get(request.endpoint or "")
+    if not getattr(view, "remembers_locale_itself", False):
         remember_user_locale()
 
 

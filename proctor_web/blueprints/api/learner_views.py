@@ -19,7 +19,7 @@ from proctor_web.blueprints.api.blueprint import bp
 from proctor_web.database import finish_read
 from proctor_web.errors import BadRequest, NotFound, PermissionDenied
 from proctor_web.extensions import db
-from proctor_web.i18n import locale_to_remember, remember_user_locale
+from proctor_web.i18n import locale_to_remember, remember_user_locale, remembers_locale_itself
 from proctor_web.models import utcnow
 from proctor_web.services import courses, exams, registration
 from proctor_web.services.learner import actions, loading, payloads, reads
@@ -73,6 +73,7 @@ def timer_payload() -> Response:
 
 
 @bp.route(f"{V1}/attempt/<int:attempt_id>", methods=["GET"])
+@remembers_locale_itself
 def get_attempt(attempt_id: int) -> Response:
     """The timer poll, every learner every minute, so it signs the learner in from its own
     row instead of a query of its own (``adopt_signed_in_user``).
