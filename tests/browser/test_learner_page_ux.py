@@ -141,8 +141,13 @@ def test_the_timer_bar_is_one_line_at_320_px(live_server, browser, login, shot, 
         login(page, username, password)
         page.goto(exam_url(live_server, "timed-exam") + f"?lang={lang}")
         expect(page.locator("#timer-toggle")).to_be_visible()
+        # The widest end time whatever the hour the test runs at: "12:58" (a one-digit hour
+        # fitted while a two-digit one overflowed by 4 px).
         line = page.evaluate("""() => {
             const bar = document.getElementById('timer');
+            const end = bar.querySelector('#timer-end [aria-hidden="true"]');
+            end.textContent = end.textContent.replace(/\\d{1,2}:\\d{2}/, '12:58');
+            const endBox = document.getElementById('timer-end');
             const parts = [...bar.children].filter((el) => {
                 const box = el.getBoundingClientRect();
                 return !el.hidden && box.width > 1 && box.height > 1;
@@ -152,11 +157,13 @@ def test_the_timer_bar_is_one_line_at_320_px(live_server, browser, login, shot, 
                 tops: parts.map((box) => Math.round(box.top + box.height / 2)),
                 right: Math.max(...parts.map((box) => box.right)), barRight: outer.right,
                 overflow: bar.scrollWidth - bar.clientWidth, count: parts.length,
+                endCut: endBox.scrollWidth - endBox.clientWidth, endText: end.textContent,
             };
         }""")
         assert line["count"] == 3, line  # clock, end time, toggle
         assert max(line["tops"]) - min(line["tops"]) <= 6, line  # one line
         assert line["overflow"] <= 0 and line["right"] <= line["barRight"], line
+        assert "12:58" in line["endText"] and line["endCut"] <= 0, line  # shown whole
         shot(page, f"timer-bar-320-{lang}")
         assert violations == []
     finally:
