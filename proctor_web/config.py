@@ -219,9 +219,10 @@ def build_config(
     config["SQLALCHEMY_DATABASE_URI"] = url
     config["SQLALCHEMY_ECHO"] = config["SQL_ECHO"]
     # A pooled connection the server dropped (restart, failover, idle timeout) is replaced
-    # before use instead of failing the request that draws it, whatever else is set.
+    # before use instead of failing the request that draws it, whatever else is set. A
+    # SQLite file has no server to drop it: there the ping would only cost every request.
     engine_options = dict(config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
-    engine_options.setdefault("pool_pre_ping", True)
+    engine_options.setdefault("pool_pre_ping", not url.startswith("sqlite"))
     config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options
 
     secure = config["SESSION_COOKIE_SECURE"]
