@@ -57,6 +57,16 @@ def test_sqlite_in_the_instance_folder_by_default(tmp_path):
     assert config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path}/proctor_web.sqlite3"
 
 
+def test_pool_pre_ping_only_where_a_server_can_drop_connections(tmp_path):
+    def pre_ping(**overrides):
+        config = build_config(str(tmp_path), overrides, environ={"PROCTOR_SECRET_KEY": "s"})
+        return config["SQLALCHEMY_ENGINE_OPTIONS"].get("pool_pre_ping")
+
+    assert pre_ping() is False  # the SQLite file
+    assert pre_ping(DATABASE_URL="postgresql://postgres@127.0.0.1/test") is True
+    assert pre_ping(SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True}) is True  # yours wins
+
+
 def test_frame_ancestors_make_cookies_cross_site(tmp_path):
     config = build_config(str(tmp_path), environ={
         "PROCTOR_SECRET_KEY": "s", "PROCTOR_DEBUG": "1",
