@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 from flask import Flask, current_app, has_request_context, request, session
 from flask_babel import get_locale, gettext, ngettext
 from flask_login import current_user
 
 from proctor_web.extensions import babel
+from proctor_web.routing import signs_in_itself
 
 
 def N_(message: str) -> str:  # noqa: N802 - the name Babel extracts by default
@@ -55,20 +56,8 @@ def requested_locale() -> str | None:
     return request.accept_languages.best_match(languages)
 
 
-_VIEW = TypeVar("_VIEW", bound=Callable[..., Any])
-
-
-def remembers_locale_itself(view: _VIEW) -> _VIEW:
-    """Mark a view that loads the signed-in user together with its own rows (the timer poll)
-    and calls ``remember_user_locale`` itself once the user is there, so that the hook below
-    does not load the user with a query of its own first."""
-    view.remembers_locale_itself = True  # type: ignore[attr-defined]
-    return view
-
-
 def _remember_before_view() -> None:
-    view = current_app.view_functions.get(request.endpoint or "")
-    if not getattr(view, "remembers_locale_itself", False):
+    if not signs_in_itself():  # such a view calls remember_user_locale once it signed in
         remember_user_locale()
 
 

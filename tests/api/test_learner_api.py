@@ -438,6 +438,35 @@ def test_timer_payload_is_two_queries(world, factory, sign_in, client, count_que
     assert all(q.lstrip().upper().startswith("SELECT") for q in counted.statements)
 
 
+def test_status_write_reads_twice_and_signs_in_from_its_row(world, factory, sign_in, client,
+                                                             count_queries):
+    """PUT attempt/<id>: the attempt with its learner (who is the signed-in user) in one
+    SELECT, the lifecycle's locked re-read, then the change and its history row; no query of
+    the user's own, even with nothing signed in yet in this request (as in production)."""
+    from flask import g
+
+    attempt = factory.attempt(world["timed"], world["alice"], "started", started_minutes_ago=1)
+    db.session.commit()
+    attempt_id, bob_id = attempt.id, world["bob"].id
+    sign_in(world["alice"])
+    g.pop("_login_user", None)
+    db.session.expunge_all()  # a fresh request's session holds no rows yet
+    with count_queries() as counted:
+        assert put(client, attempt_id, action="stop").status_code == 200
+    selects = [q for q in counted.statements if q.lstrip().upper().startswith("SELECT")]
+    assert len(selects) == 2, [q[:120] for q in selects]
+    assert all("FROM attempts" in " ".join(q.split()) for q in selects), selects
+    writes = sorted(q.split()[0].upper() for q in counted.statements if q not in selects)
+    assert writes == ["INSERT", "UPDATE"], counted.statements
+    # The same refusals as before: someone else's attempt, and nobody signed in.
+    sign_in(db.session.get(type(world["bob"]), bob_id))
+    g.pop("_login_user", None)
+    assert put(client, attempt_id, action="start").status_code == 403
+    client.post("/logout", headers={"Referer": "https://localhost/"})
+    g.pop("_login_user", None)
+    assert put(client, attempt_id, action="start").status_code == 401
+
+
 def test_exam_and_attempt_for_a_content_id(world, factory, sign_in, client):
     sign_in(world["alice"])
     url = f"{API}/attempt/course_id/{ENCODED_COURSE}?content_id=proctored-1&is_learning_mfe=true"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, jsonify, request
+from flask import abort, current_app, jsonify, request
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
@@ -19,8 +19,9 @@ from proctor_web.blueprints.api.blueprint import bp
 from proctor_web.database import finish_read
 from proctor_web.errors import BadRequest, NotFound, PermissionDenied
 from proctor_web.extensions import db
-from proctor_web.i18n import locale_to_remember, remember_user_locale, remembers_locale_itself
+from proctor_web.i18n import locale_to_remember, remember_user_locale
 from proctor_web.models import utcnow
+from proctor_web.routing import signs_in_from_its_rows
 from proctor_web.services import courses, exams, registration
 from proctor_web.services.learner import actions, loading, payloads, reads
 from proctor_web.services.validation import optional_text, parse_bool, parse_int
@@ -73,7 +74,7 @@ def timer_payload() -> Response:
 
 
 @bp.route(f"{V1}/attempt/<int:attempt_id>", methods=["GET"])
-@remembers_locale_itself
+@signs_in_from_its_rows
 def get_attempt(attempt_id: int) -> Response:
     """The timer poll, every learner every minute, so it signs the learner in from its own
     row instead of a query of its own (``adopt_signed_in_user``).
@@ -98,10 +99,7 @@ def get_attempt(attempt_id: int) -> Response:
         and adopt_signed_in_user(owner)
     ):
         return _json(payloads.attempt_payload(snapshot, now))  # the owner's, nothing to write
-    view = loading.load_attempt_view(attempt_id)
-    adopt_signed_in_user(view.attempt.user)
-    if not current_user.is_authenticated:
-        return _unauthorized()
+    view = _view_signed_in(attempt_id)
     remember_user_locale()  # the before-request hook leaves it to this view (no extra query)
     actions.check_owner(view.attempt, current_user)
     payload = payloads.poll(view, now)
@@ -113,11 +111,32 @@ def _unauthorized() -> Response:
     return current_app.login_manager.unauthorized()  # type: ignore[attr-defined]
 
 
+def _view_signed_in(attempt_id: int) -> loading.AttemptView:
+    """The attempt's view (one SELECT), its learner taken as the signed-in user when the
+    session is theirs, so the sign-in costs no query of its own. No signed-in user, or a
+    stale session, gets 401, also for an attempt that does not exist: it learns nothing."""
+    if signed_in_user_id() is None:
+        abort(_unauthorized())
+    try:
+        view = loading.load_attempt_view(attempt_id)
+    except NotFound:
+        if not current_user.is_authenticated:
+            abort(_unauthorized())
+        raise
+    adopt_signed_in_user(view.attempt.user)
+    if not current_user.is_authenticated:
+        abort(_unauthorized())
+    return view
+
+
 @bp.route(f"{V1}/attempt/<int:attempt_id>", methods=["PUT", "PATCH"])
-@login_required
+@signs_in_from_its_rows
 def update_attempt(attempt_id: int) -> Response:
+    """The status write: the attempt and its signed-in learner in one SELECT, then the
+    lifecycle's locked re-read, the change and its history row, one COMMIT."""
+    view = _view_signed_in(attempt_id)
+    remember_user_locale()
     data = _body()
-    view = loading.load_attempt_view(attempt_id)
     now = utcnow()
     result = actions.update_attempt(
         view.attempt, current_user, str(data.get("action") or ""), now,
