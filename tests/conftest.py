@@ -82,6 +82,25 @@ def scratch_database(
         yield url
 
 
+@contextmanager
+def app_on_own_database(
+    db_backend: str, directory: Path, prefix: str, postgres_available: bool, **overrides: Any
+) -> Iterator[Any]:
+    """An app on a scratch database of its own with the schema created, where commits are
+    real commits (other connections, threads and processes see them); the database is
+    dropped afterwards. ``overrides`` go to ``app_config``."""
+    with scratch_database(db_backend, directory, prefix, postgres_available) as url:
+        app = create_app(app_config(url, **overrides))
+        try:
+            with app.app_context():
+                db.create_all()
+            yield app
+        finally:
+            with app.app_context():
+                db.session.remove()
+                db.engine.dispose()
+
+
 @pytest.fixture(scope="session")
 def database_url(
     db_backend: str, tmp_path_factory: pytest.TempPathFactory, postgres_available: bool

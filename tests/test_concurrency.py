@@ -10,28 +10,19 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from proctor_web import create_app
 from proctor_web.errors import InvalidTransition
 from proctor_web.extensions import db
 from proctor_web.models import Attempt, AttemptHistory, utcnow
 from proctor_web.services import attempts, courses, exams
 from proctor_web.services.attempts import Action, Actor
-from tests.conftest import app_config, scratch_database
+from tests.conftest import app_on_own_database
 
 
 @pytest.fixture
 def committed_app(db_backend, postgres_available) -> Iterator:
     """An app on its own PostgreSQL database, where data is really committed."""
-    with scratch_database(db_backend, Path(), "proctor_race", postgres_available) as url:
-        app = create_app(app_config(url))
-        try:
-            with app.app_context():
-                db.create_all()
-            yield app
-        finally:
-            with app.app_context():
-                db.session.remove()
-                db.engine.dispose()
+    with app_on_own_database(db_backend, Path(), "proctor_race", postgres_available) as app:
+        yield app
 
 
 @pytest.mark.postgresql_only

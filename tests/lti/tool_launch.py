@@ -19,6 +19,7 @@ from proctor_web.lti import keys
 from proctor_web.lti.tool import platform_keys, registration
 from proctor_web.models import LtiPlatform, utcnow
 from proctor_web.testing.lti_platform import BackgroundPlatform, serve_platform
+from tests.lti.platform_fixtures import control
 
 CLIENT_ID = "proctor-web-tool-tests"
 DEPLOYMENT_ID = "deployment-1"
@@ -31,12 +32,6 @@ def lms() -> Iterator[BackgroundPlatform]:
     with serve_platform() as platform:
         yield platform
     platform_keys.forget_cached_keys()
-
-
-def control(lms: BackgroundPlatform, method: str, path: str, body: Any = None) -> Any:
-    response = requests.request(method, f"{lms.url}/_control/{path}", json=body, timeout=10)
-    assert response.status_code == 200, response.text
-    return response.json()
 
 
 def register_with(lms: BackgroundPlatform, client_id: str = CLIENT_ID,

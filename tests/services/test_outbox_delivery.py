@@ -20,22 +20,14 @@ from proctor_web.backends.mock import MockBackend
 from proctor_web.extensions import db
 from proctor_web.models import DeliveryStatus, EmailMessage, ProviderEvent, utcnow
 from proctor_web.services import outbox
-from tests.conftest import app_config, scratch_database
+from tests.conftest import app_config, app_on_own_database
 
 
 @pytest.fixture
 def committed_app(db_backend, postgres_available, tmp_path) -> Iterator:
     """An app on its own database, where delivery's commits are real commits."""
-    with scratch_database(db_backend, tmp_path, "proctor_outbox", postgres_available) as url:
-        app = create_app(app_config(url))
-        try:
-            with app.app_context():
-                db.create_all()
-            yield app
-        finally:
-            with app.app_context():
-                db.session.remove()
-                db.engine.dispose()
+    with app_on_own_database(db_backend, tmp_path, "proctor_outbox", postgres_available) as app:
+        yield app
 
 
 def _event(app, kind: str, attempt: str, now) -> int:

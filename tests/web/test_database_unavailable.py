@@ -21,7 +21,7 @@ from proctor_web.extensions import db
 from proctor_web.models import utcnow
 from proctor_web.services import attempts, courses, exams
 from proctor_web.services.attempts import Actor
-from tests.conftest import PG_ADMIN_URL, app_config, scratch_database
+from tests.conftest import PG_ADMIN_URL, app_config, app_on_own_database
 
 COURSE = "course-v1:Drop+D+1"
 LAUNCH = "/api/edx_proctoring/proctoring_launch_callback/start_exam/"
@@ -82,27 +82,21 @@ def test_an_unreachable_database_is_a_503_for_clients_and_people(unreachable_app
 @pytest.fixture
 def committed_pg_app(db_backend, postgres_available) -> Iterator:
     """An app on its own PostgreSQL database, with a learner whose exam is running."""
-    with scratch_database(db_backend, Path(), "proctor_drop", postgres_available) as url:
-        app = create_app(app_config(url))
+    with app_on_own_database(db_backend, Path(), "proctor_drop", postgres_available) as app:
         now = utcnow()
-        try:
-            with app.app_context():
-                db.create_all()
-                learner = courses.create_user("dropped", None, now)
-                courses.enroll(learner, COURSE, now)
-                exam = exams.create_exam(COURSE, "drop-1", {"exam_name": "Drop",
-                                                            "time_limit_mins": 60}, None, now)
-                attempt = attempts.create_attempt(exam, learner, Actor.learner(learner), now,
-                                                  start_clock=True)
-                db.session.commit()
-                app.config["test_ids"] = {"learner": learner.id, "session_id": learner.get_id(),
-                                          "code": attempt.attempt_code,
-                                          "database": url.rsplit("/", 1)[1]}
-            yield app
-        finally:
-            with app.app_context():
-                db.session.remove()
-                db.engine.dispose()
+        with app.app_context():
+            learner = courses.create_user("dropped", None, now)
+            courses.enroll(learner, COURSE, now)
+            exam = exams.create_exam(COURSE, "drop-1", {"exam_name": "Drop",
+                                                        "time_limit_mins": 60}, None, now)
+            attempt = attempts.create_attempt(exam, learner, Actor.learner(learner), now,
+                                              start_clock=True)
+            db.session.commit()
+            url = app.config["SQLALCHEMY_DATABASE_URI"]
+            app.config["test_ids"] = {"learner": learner.id, "session_id": learner.get_id(),
+                                      "code": attempt.attempt_code,
+                                      "database": url.rsplit("/", 1)[1]}
+        yield app
 
 
 def _terminate(pid_filter: str, *params) -> int:

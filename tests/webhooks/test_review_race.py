@@ -14,12 +14,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from proctor_web import create_app
 from proctor_web.extensions import db
 from proctor_web.models import Review, ReviewComment, ReviewHistory, utcnow
 from proctor_web.services import attempts, courses, exams, oauth
 from proctor_web.services.attempts import Actor
-from tests.conftest import app_config, scratch_database
+from tests.conftest import app_on_own_database
 
 COURSE = "course-v1:Race+Review+1"
 SECRET = "race-provider-secret-0123456789"
@@ -29,33 +28,26 @@ REVIEWERS = 5  # concurrent reviews per attempt: 50 requests in all
 
 @pytest.fixture(params=[True, False], ids=["updates-allowed", "updates-off"])
 def race_app(request, db_backend, postgres_available) -> Iterator:
-    with scratch_database(db_backend, Path(), "proctor_review_race", postgres_available) as url:
-        app = create_app(app_config(url, ALLOW_REVIEW_UPDATES=request.param))
+    with app_on_own_database(db_backend, Path(), "proctor_review_race", postgres_available,
+                             ALLOW_REVIEW_UPDATES=request.param) as app:
         now = utcnow()
-        try:
-            with app.app_context():
-                db.create_all()
-                exam = exams.create_exam(COURSE, "race-review", {
-                    "exam_name": "Race", "time_limit_mins": 60, "is_proctored": True,
-                    "backend": "mock"}, None, now)
-                external_ids = []
-                for number in range(ATTEMPTS):
-                    learner = courses.create_user(f"reviewed-{number}", None, now)
-                    courses.enroll(learner, COURSE, now)
-                    attempt = attempts.create_attempt(exam, learner, Actor.learner(learner),
-                                                      now)
-                    attempt.status = "submitted"  # placed there, as after a real exam
-                    attempt.external_id = f"race-{number}"
-                    external_ids.append(attempt.external_id)
-                oauth.create_client("race-provider", "mock", now, client_id="race-client",
-                                    client_secret=SECRET)
-                db.session.commit()
-            app.config["race_external_ids"] = external_ids
-            yield app
-        finally:
-            with app.app_context():
-                db.session.remove()
-                db.engine.dispose()
+        with app.app_context():
+            exam = exams.create_exam(COURSE, "race-review", {
+                "exam_name": "Race", "time_limit_mins": 60, "is_proctored": True,
+                "backend": "mock"}, None, now)
+            external_ids = []
+            for number in range(ATTEMPTS):
+                learner = courses.create_user(f"reviewed-{number}", None, now)
+                courses.enroll(learner, COURSE, now)
+                attempt = attempts.create_attempt(exam, learner, Actor.learner(learner), now)
+                attempt.status = "submitted"  # placed there, as after a real exam
+                attempt.external_id = f"race-{number}"
+                external_ids.append(attempt.external_id)
+            oauth.create_client("race-provider", "mock", now, client_id="race-client",
+                                client_secret=SECRET)
+            db.session.commit()
+        app.config["race_external_ids"] = external_ids
+        yield app
 
 
 def _count(model) -> int:
