@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 from datetime import datetime
+from typing import NamedTuple
 
 from flask_babel import gettext as _
 from sqlalchemy import func, or_, select
@@ -142,20 +143,28 @@ def membership_of(user: User, course_id: str) -> CourseMembership | None:
 
 
 def is_enrolled(user: User, course_id: str) -> bool:
-    membership = membership_of(user, course_id)
-    return membership is not None and membership.is_active
+    return standing_in(user, course_id).enrolled
 
 
 def can_manage(user: User, course_id: str) -> bool:
     """Global staff, or active staff of this course."""
-    if user.is_staff:
-        return True
+    return user.is_staff or standing_in(user, course_id).manages
+
+
+class Standing(NamedTuple):
+    """Where a person stands in a course: ``manages`` (global staff, or active course staff)
+    and ``enrolled`` (an active membership of any role)."""
+
+    manages: bool
+    enrolled: bool
+
+
+def standing_in(user: User, course_id: str) -> Standing:
+    """Both answers from one read of the membership (none for global staff's ``manages``)."""
     membership = membership_of(user, course_id)
-    return (
-        membership is not None
-        and membership.is_active
-        and membership.role == CourseRole.STAFF.value
-    )
+    active = membership is not None and membership.is_active
+    staff = active and membership is not None and membership.role == CourseRole.STAFF.value
+    return Standing(manages=bool(user.is_staff or staff), enrolled=active)
 
 
 def staff_of(course_id: str) -> list[User]:

@@ -282,3 +282,30 @@ def test_onboarding_ready_to_start_reads_as_an_identity_check_not_an_exam(
     for words in exam_only:
         assert words in proctored, (words, proctored)  # the proctored page does say it
         assert words not in onboarding, (words, onboarding)
+
+
+@pytest.mark.parametrize("status", [None, "ready_to_start", "started", "submitted"])
+def test_exam_page_reads_each_row_once(setup, factory, sign_in, client, count_queries,
+                                       status):
+    """The learner's exam page: the user, the exam, the membership, the course, the attempt
+    with its timer facts and the review policy, each read once; a page that changed nothing
+    commits nothing, so the template reads no row again (before: 11 statements, the
+    membership, attempt, exam, user and course each twice)."""
+    from flask import g
+
+    if status is not None:
+        factory.attempt(setup["proctored"], setup["learner"], status,
+                        started_minutes_ago=1 if status != "ready_to_start" else None)
+    db.session.commit()
+    sign_in(setup["learner"])
+    g.pop("_login_user", None)
+    db.session.expunge_all()  # as in production: a request starts with no rows loaded
+    with count_queries() as counted:
+        response = client.get(f"/courses/{ENCODED}/exams/proctored-1")
+    assert response.status_code == 200
+    statements = [" ".join(statement.split()) for statement in counted.statements]
+    # No attempt yet: the learner's extra time is read on its own instead of with the attempt.
+    assert len(statements) == len(set(statements)) <= (7 if status is None else 6), [
+        statement[:90] for statement in statements]
+    assert all(statement.lstrip().upper().startswith("SELECT")
+               for statement in counted.statements), counted.statements

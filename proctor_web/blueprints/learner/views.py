@@ -13,6 +13,7 @@ from werkzeug.wrappers import Response
 from proctor_web import timezones
 from proctor_web.backends.worker_bundles import SERVED_WORKER_PATH
 from proctor_web.blueprints.learner.blueprint import bp
+from proctor_web.database import finish_read
 from proctor_web.errors import BackendError, NotFound
 from proctor_web.extensions import db
 from proctor_web.models import utcnow
@@ -29,10 +30,13 @@ def exam(course_id: str, content_id: str) -> str:
         exam, current_user, utcnow(), locale=current_locale(),
         confirming_decline=request.args.get("confirm") == "decline",
     )
-    db.session.commit()
-    return render_template(page.template, page=page, exam=page.exam, attempt=page.attempt,
+    html = render_template(page.template, page=page, exam=page.exam, attempt=page.attempt,
                            payload=page.payload, page_url=payloads.exam_path(course_id, content_id),
                            **page.context)
+    # After rendering: a commit expires every loaded row, and the template would read them
+    # all again. Nothing written (the usual case) means nothing to commit at all.
+    finish_read(db.session())
+    return html
 
 
 @bp.route("/courses/<course_id>/exams/<content_id>", methods=["POST"])

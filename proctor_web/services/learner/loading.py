@@ -122,21 +122,33 @@ def _active_attempt_view_query() -> Select:
 
 def load_attempt_view(attempt_id: int) -> AttemptView:
     """The attempt (with its user and exam) and its timer facts: one SELECT."""
-    row = db.session.execute(
-        _attempt_view_query(), {"attempt_id": attempt_id}
-    ).unique().first()
-    if row is None:
+    view = _view(_attempt_view_query(), attempt_id=attempt_id)
+    if view is None:
         raise NotFound(_("Attempt %(id)s does not exist.", id=attempt_id))
-    attempt, extra_value, end, clicked_at = row
-    return AttemptView(attempt, _int_or_zero(extra_value), end, clicked_at)
+    return view
+
+
+@functools.cache
+def _current_attempt_view_query() -> Select:
+    return _attempt_view_columns().where(
+        Attempt.exam_id == bindparam("exam_id"), Attempt.user_id == bindparam("user_id"),
+    ).order_by(Attempt.id.desc()).limit(1)
+
+
+def load_current_attempt_view(exam_id: int, user_id: int) -> AttemptView | None:
+    """The attempt a learner's page is about (the newest on this exam, as
+    ``attempts.current_attempt``) with its timer facts: one SELECT."""
+    return _view(_current_attempt_view_query(), exam_id=exam_id, user_id=user_id)
 
 
 def load_active_attempt_view(user_id: int) -> AttemptView | None:
     """The learner's exam in progress, if any, with its timer facts: one SELECT (the same
     query as ``load_attempt_view``, chosen by learner and status instead of by id)."""
-    row = db.session.execute(
-        _active_attempt_view_query(), {"user_id": user_id}
-    ).unique().first()
+    return _view(_active_attempt_view_query(), user_id=user_id)
+
+
+def _view(query: Select, **params: Any) -> AttemptView | None:
+    row = db.session.execute(query, params).unique().first()
     if row is None:
         return None
     attempt, extra_value, end, clicked_at = row

@@ -26,7 +26,6 @@ from proctor_web.models import (
 )
 from proctor_web.services import (
     allowances,
-    attempts,
     courses,
     exams,
     onboarding,
@@ -35,7 +34,7 @@ from proctor_web.services import (
 from proctor_web.services.learner.loading import (
     AttemptView,
     allowed_minutes_for,
-    load_attempt_view,
+    load_current_attempt_view,
     refresh,
 )
 from proctor_web.services.learner.payloads import attempt_payload, exam_path
@@ -133,17 +132,16 @@ def exam_page(
     if not exam.is_active:
         raise NotFound(_("The exam '%(name)s' is not available.", name=exam.exam_name))
     kind = exams.exam_type(exam)
-    manages = courses.can_manage(user, exam.course_id)
-    enrolled = courses.is_enrolled(user, exam.course_id)
+    manages, enrolled = courses.standing_in(user, exam.course_id)
     course = exams.course_of(exam)
     due = timing.effective_due_date(exam, course.end_date if course else None)
     backend = exams.backend_for(exam)
     view: AttemptView | None = None
     attempt = None
     if not manages and enrolled and user.is_active:
-        newest = attempts.current_attempt(exam, user)
+        newest = load_current_attempt_view(exam.id, user.id)
         if newest is not None:
-            view = refresh(load_attempt_view(newest.id), now)
+            view = refresh(newest, now)
             attempt = view.attempt
     provider = _provider_info(backend, locale, attempt)
     facts = Facts(
