@@ -27,7 +27,7 @@ from datetime import datetime, timedelta
 from flask import current_app
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import func, or_, select
+from sqlalchemy import Select, func, or_, select
 
 from proctor_web.errors import BadRequest, ProctorError
 from proctor_web.extensions import db
@@ -202,10 +202,15 @@ def _accounts_for(identifier: str) -> list[User]:
     identifier = identifier.strip()
     if not identifier or len(identifier) > 254:
         return []
-    query = select(User).where(or_(User.username == identifier,
-                                   func.lower(User.email) == identifier.lower()))
-    return list(db.session.execute(query.order_by(User.id).limit(MAX_ACCOUNTS_PER_RESET))
-                .scalars())
+    return list(db.session.execute(accounts_query(identifier)).scalars())
+
+
+def accounts_query(identifier: str) -> Select:
+    """The accounts with this username, or this address whatever its case (on the
+    ``lower(email)`` index, migration 0014)."""
+    return select(User).where(
+        or_(User.username == identifier, func.lower(User.email) == identifier.lower())
+    ).order_by(User.id).limit(MAX_ACCOUNTS_PER_RESET)
 
 
 def request_reset(identifier: str, now: datetime) -> int:

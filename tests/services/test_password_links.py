@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 from itsdangerous import URLSafeSerializer
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from proctor_web.errors import BadRequest
 from proctor_web.extensions import db
@@ -204,3 +204,19 @@ def test_emails_are_in_the_recipients_language_else_the_sites(factory, now, mail
     assert "The link works once, for 3 hours." in part(english, "text/html")
     assert subject(default) == "Elige una nueva contraseña de Supervisión de exámenes"
     assert "Si no lo pediste tú" in part(default, "text/html")
+
+
+def test_the_address_lookup_uses_the_lower_email_index(app, factory):
+    """"Forgot your password?" finds an address whatever its case without scanning the users
+    table: the plan names the ``lower(email)`` index on both databases."""
+    factory.user(username="finder", email="Finder@Example.org")
+    db.session.flush()
+    query = password_links.accounts_query("finder@example.ORG")
+    assert [user.username for user in db.session.execute(query).scalars()] == ["finder"]
+    sql = str(query.compile(db.engine, compile_kwargs={"literal_binds": True}))
+    if db.engine.dialect.name == "postgresql":
+        db.session.execute(text("SET LOCAL enable_seqscan = off"))  # a tiny table otherwise
+        plan = " ".join(row[0] for row in db.session.execute(text("EXPLAIN " + sql)))
+    else:
+        plan = " ".join(row[-1] for row in db.session.execute(text("EXPLAIN QUERY PLAN " + sql)))
+    assert "ix_users_email_lower" in plan, plan
