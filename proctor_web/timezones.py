@@ -133,13 +133,22 @@ def _date_and_time(value: datetime, zone: ZoneInfo, format: str,  # noqa: A002
 
 def time_tag(value: datetime | None, format: str = "compact") -> Markup:  # noqa: A002
     """``value`` as the reader reads it (``local_time``), machine-readable in UTC in a
-    ``<time datetime="...Z">``; a dash when unset."""
+    ``<time datetime="...Z">``; a dash when unset.
+
+    The local time and the UTC one in brackets are each kept whole ("Nov 30, 10:15" /
+    "(15:15 UTC)"), so a narrow table column breaks the line between them, not inside one.
+    """
     if value is None:
         return Markup('<span class="muted">—</span>')
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     stamp = value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return Markup('<time datetime="{0}">{1}</time>').format(stamp, local_time(value, format))
+    text = local_time(value, format)
+    local, space, utc = text.rpartition(" (")
+    if not space:
+        return Markup('<time datetime="{0}">{1}</time>').format(stamp, text)
+    return Markup('<time datetime="{0}" class="two-part"><span>{1}</span> <span>({2}</span>'
+                  "</time>").format(stamp, local, utc)
 
 
 def zone_note() -> str:

@@ -23,7 +23,11 @@ COMPLETED = datetime(YEAR, 3, 10, 12, 0, tzinfo=UTC)
 
 
 def _text(response) -> str:
-    return response.get_data(as_text=True).replace("\u202f", " ").replace("&nbsp;", " ")
+    """The page, each ``<time>`` read as one string (its local and UTC parts are two spans,
+    checked apart in ``test_a_time_breaks_between_its_parts``)."""
+    page = response.get_data(as_text=True).replace("\u202f", " ")
+    page = page.replace(' class="two-part"><span>', ">").replace("</span> <span>(", " (")
+    return page.replace("</span></time>", "</time>")
 
 
 def _cell(page: str, label: str, row_of: str) -> str:
@@ -124,6 +128,17 @@ def test_another_years_time_says_its_year(dash, timed_attempt, login_as, client)
     page = _text(client.get(page_url(dash.course_id, "attempts")))
     assert _cell(page, "Completed", "learner1").endswith(
         f">Dec 31, {YEAR - 1}, 18:30 (23:30 UTC)</time>")
+
+
+def test_a_time_breaks_between_its_parts(dash, timed_attempt, login_as, client):
+    """A narrow column wraps "Mar 10, 05:30" / "(10:30 UTC)", not inside either."""
+    login_as(_staff_in(dash, "America/Bogota"))
+    page = client.get(page_url(dash.course_id, "attempts")).get_data(as_text=True)
+    assert (f'<time datetime="{YEAR}-03-10T10:30:00Z" class="two-part"><span>Mar 10, 05:30</span> '
+            "<span>(10:30 UTC)</span></time>") in page
+    login_as(_staff_in(dash, None))
+    page = client.get(page_url(dash.course_id, "attempts")).get_data(as_text=True)
+    assert f'<time datetime="{YEAR}-03-10T10:30:00Z">Mar 10, 10:30 UTC</time>' in page
 
 
 def test_unset_times_are_a_dash(dash, login_as, client):
