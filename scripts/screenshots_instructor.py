@@ -6,9 +6,10 @@ Builds a throw-away SQLite database with the demo data (``flask proctor demo``) 
 attempts in the states the overview calls out, serves the app on 127.0.0.1 (a free port)
 in a thread, signs in as the demo instructor in Debian's Chromium (``/usr/bin/chromium``,
 through Playwright) and saves one full-page PNG per page, width and language into OUT_DIR
-(``<page>-<desktop|phone>-<en|es>.png``), then, signed out, the account pages a learner
-reaches from an invitation email or "Forgot your password?" (``ACCOUNT_PAGES``). Everything
-it made is removed when it ends.
+(``<page>-<desktop|phone>-<en|es>.png``; the English browser is in Bogota, the Spanish one in
+Madrid, so the dashboard's times show in those zones with UTC beside them), then, signed
+out, the account pages a learner reaches from an invitation email or "Forgot your
+password?" (``ACCOUNT_PAGES``). Everything it made is removed when it ends.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ from proctor_web.extensions import db  # noqa: E402
 COURSE = "course-v1:DemoX+PROC101+2026"
 DASH = f"/courses/{COURSE}/instructor"
 WIDTHS = {"desktop": (1280, 900), "phone": (360, 780)}
+#: The browser's time zone per language: the dashboard shows times in it, UTC beside.
+ZONES = {"en": "America/Bogota", "es": "Europe/Madrid"}
 #: (file name, path under the dashboard, what to do on the page before the shot or None)
 PAGES = [
     ("overview", "/", None),
@@ -182,6 +185,15 @@ def open_attempt(page, review: bool) -> None:
         page.wait_for_load_state()
 
 
+def settle_zone(page, base: str, zone: str) -> None:
+    """Wait until the session holds the browser's zone: a dashboard page that was served in
+    another one loads once more by itself after reporting it (``static/js/timezone.js``)."""
+    page.goto(f"{base}{DASH}/")
+    page.wait_for_function("(zone) => document.getElementById('timezone-script')"
+                           "?.dataset.timezone === zone", arg=zone)
+    page.wait_for_load_state("load")
+
+
 def take_account_pages(browser, base: str, out: Path, links: dict[str, str]) -> list[Path]:
     saved: list[Path] = []
     actions = {"ask_for_link": ask_for_link, "refuse_password": refuse_password}
@@ -213,13 +225,15 @@ def take(base: str, out: Path, scratch: Path, links: dict[str, str]) -> list[Pat
             for lang in ("en", "es"):
                 for width_name, (width, height) in WIDTHS.items():
                     context = browser.new_context(viewport={"width": width, "height": height},
-                                                  locale="es-ES" if lang == "es" else "en-US")
+                                                  locale="es-ES" if lang == "es" else "en-US",
+                                                  timezone_id=ZONES[lang])
                     page = context.new_page()
                     page.goto(f"{base}/login?lang={lang}")
                     page.fill("#username", "instructor")
                     page.fill("#password", "instructor-demo-pass")
                     page.click("button[type=submit]")
                     page.wait_for_load_state()
+                    settle_zone(page, base, ZONES[lang])
                     for name, path, action in PAGES:
                         page.goto(f"{base}{DASH}{path}")
                         if action == "refuse_allowance":

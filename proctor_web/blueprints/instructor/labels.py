@@ -7,7 +7,6 @@ building every table of labels for every row.
 from __future__ import annotations
 
 import re
-from datetime import datetime
 
 from flask import g
 from flask_babel import lazy_gettext as _l
@@ -148,22 +147,14 @@ def onboarding_badge(code: str) -> Markup:
     return _badge(code, label(ONBOARDING, code))
 
 
-def time_tag(value: datetime | None) -> Markup:
-    """A UTC time as people read it, machine-readable in ``datetime``; a dash when unset."""
-    if not value:
-        return Markup('<span class="muted">—</span>')
-    return Markup('<time datetime="{0}">{1} UTC</time>').format(
-        value.isoformat(), value.strftime("%Y-%m-%d %H:%M"))
-
-
 def template_helpers() -> dict[str, object]:
     """Label lookups and the small tags every row of a list repeats, as plain functions: a
-    page of 25 rows would otherwise pay a macro call per cell."""
+    page of 25 rows would otherwise pay a macro call per cell. (Times: ``timezones.time_tag``,
+    a global of every template.)"""
     return {
         "status_badge": status_badge,
         "onboarding_badge": onboarding_badge,
         "minutes_text": minutes_text,
-        "time_tag": time_tag,
         "status_text": lambda code: label(STATUS, code),
         "onboarding_text": lambda code: label(ONBOARDING, code),
         "type_text": lambda code: label(EXAM_TYPE, code),
