@@ -16,10 +16,17 @@ from proctor_web.models import utcnow as app_now
 from proctor_web.timezones import format_moment
 from tests.instructor.conftest import page_url
 
-#: A year that is this one whatever day the suite runs (compact times omit only its year).
+#: The year the pages take for "this one" (compact times omit only its year): the formatting
+#: clock is pinned to its middle below, so no zone is in another year whenever the suite runs.
 YEAR = app_now().year
 STARTED = datetime(YEAR, 3, 10, 10, 30, tzinfo=UTC)
 COMPLETED = datetime(YEAR, 3, 10, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def _mid_year(monkeypatch):
+    monkeypatch.setattr("proctor_web.timezones.utcnow",
+                        lambda: datetime(YEAR, 6, 15, 12, 0, tzinfo=UTC))
 
 
 def _text(response) -> str:
