@@ -237,3 +237,6 @@ def make_sign_in(app, client) -> Callable[[User | None], Any]:
 
 
 from tests.factories import factory  # noqa: E402,F401  (fixture)
+
+#: ``mail_inbox``, a real SMTP server on loopback, for every test that asks for it.
+pytest_plugins = ["tests.smtp_sink"]

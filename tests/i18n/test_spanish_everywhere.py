@@ -7,18 +7,13 @@ whoever or whatever causes them (course staff in English, a provider, the sweep)
 
 from __future__ import annotations
 
-import email
 import re
-import socket
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from email.header import decode_header, make_header
 from email.message import Message
 from urllib.parse import quote
 
 import pytest
 import responses
-from aiosmtpd.controller import Controller
 from flask_babel import refresh
 from sqlalchemy import select
 
@@ -32,34 +27,7 @@ from proctor_web.services import attempts, courses, notifications
 from proctor_web.services.attempts import Action, Actor
 from tests.conftest import SAME_SITE_FORM, app_config, make_sign_in
 from tests.factories import COURSE_ID
-
-
-class Inbox:
-    """An SMTP server on loopback that keeps what it receives."""
-
-    def __init__(self) -> None:
-        self.messages: list[Message] = []
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: ANN001, N802
-        self.messages.append(email.message_from_bytes(envelope.content))
-        return "250 OK"
-
-
-@pytest.fixture
-def inbox(app, monkeypatch) -> Iterator[Inbox]:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    monkeypatch.setitem(app.config, "MAIL_SERVER", "127.0.0.1")
-    monkeypatch.setitem(app.config, "MAIL_PORT", port)
-    monkeypatch.setitem(app.config, "MAIL_TIMEOUT_SECONDS", 5)
-    handler = Inbox()
-    controller = Controller(handler, hostname="127.0.0.1", port=port, ready_timeout=5)
-    controller.start()
-    try:
-        yield handler
-    finally:
-        controller.stop()
+from tests.smtp_sink import part, subject
 
 
 @pytest.fixture
@@ -67,19 +35,8 @@ def sign_in(app, client):
     return make_sign_in(app, client)
 
 
-def _subject(message: Message) -> str:
-    return str(make_header(decode_header(message["Subject"])))
-
-
-def _part(message: Message, content_type: str) -> str:
-    for part in message.walk():
-        if part.get_content_type() == content_type:
-            return part.get_payload(decode=True).decode()
-    raise AssertionError(f"no {content_type} part")
-
-
 def _html(message: Message) -> str:
-    return _part(message, "text/html")
+    return part(message, "text/html")
 
 
 def _page(exam) -> str:
@@ -121,7 +78,8 @@ def test_the_language_a_learner_uses_is_kept_on_their_account(factory, sign_in, 
     assert _stored_locale(learner.id) == "es"
 
 
-def test_status_email_is_written_in_the_learners_last_language(factory, sign_in, client, inbox):
+def test_status_email_is_written_in_the_learners_last_language(factory, sign_in, client,
+                                                                mail_inbox):
     learner = factory.learner(username="lea", email="lea@example.org", full_name="Lea")
     staff = factory.course_staff(username="teacher")
     exam = factory.exam("proctored", content_id="final", exam_name="Química final")
@@ -142,19 +100,19 @@ def test_status_email_is_written_in_the_learners_last_language(factory, sign_in,
                               **{"Accept-Language": "en"}).get_data(as_text=True)
     assert notifications.send_pending(utcnow()) == 1  # the pages ran on the real clock
 
-    (message,) = inbox.messages
+    (message,) = mail_inbox.messages
     assert message["To"] == "lea@example.org"
-    assert _subject(message) == "Tu examen supervisado fue verificado"
+    assert subject(message) == "Tu examen supervisado fue verificado"
     html = _html(message)
     assert '<html lang="es">' in html
     assert "Hola, Lea:" in html
     assert "Buenas noticias" in html and "Química final" in html
     assert "Este mensaje lo envió" in html
     assert "Good news" not in html and "Hello" not in html
-    assert "Hola, Lea:" in _part(message, "text/plain")
+    assert "Hola, Lea:" in part(message, "text/plain")
 
 
-def test_email_without_a_known_language_is_in_the_sites_default(factory, inbox, now, app):
+def test_email_without_a_known_language_is_in_the_sites_default(factory, mail_inbox, now, app):
     learner = factory.learner(email="ann@example.org", full_name="Ann")
     attempt = factory.attempt(factory.exam("proctored", exam_name="Physics"), learner,
                               "submitted", external_id="ext-en", started_minutes_ago=5)
@@ -162,12 +120,12 @@ def test_email_without_a_known_language_is_in_the_sites_default(factory, inbox, 
     with app.test_request_context(headers={"Accept-Language": "es"}):
         attempts.apply_action(attempt, Action.VERIFY, Actor.provider("mock"), now)
     notifications.send_pending(now)
-    (message,) = inbox.messages
-    assert _subject(message) == "Your proctored exam was verified"
+    (message,) = mail_inbox.messages
+    assert subject(message) == "Your proctored exam was verified"
     assert '<html lang="en">' in _html(message) and "Hello Ann," in _html(message)
 
 
-def test_submitted_email_follows_the_learner_not_the_sweep(factory, inbox, now):
+def test_submitted_email_follows_the_learner_not_the_sweep(factory, mail_inbox, now):
     factory.course(COURSE_ID, display_name="")  # the email then says "your course"
     learner = factory.learner(email="sol@example.org", full_name="Sol")
     learner.locale = "es"
@@ -175,12 +133,12 @@ def test_submitted_email_follows_the_learner_not_the_sweep(factory, inbox, now):
                               "started", external_id="ext-sw", started_minutes_ago=5)
     attempts.apply_action(attempt, Action.SUBMIT, Actor.learner(learner), now)  # no request
     notifications.send_pending(now)
-    (message,) = inbox.messages
-    assert _subject(message) == "Tu examen supervisado se entregó"
+    (message,) = mail_inbox.messages
+    assert subject(message) == "Tu examen supervisado se entregó"
     assert "Recibimos tu examen supervisado «Historia» en tu curso." in _html(message)
 
 
-def test_times_in_a_spanish_email_are_in_spanish_in_the_learners_zone(factory, inbox, now):
+def test_times_in_a_spanish_email_are_in_spanish_in_the_learners_zone(factory, mail_inbox, now):
     learner = factory.learner(email="luz@example.org", full_name="Luz")
     learner.locale, learner.time_zone = "es", "America/Bogota"
     exam = factory.exam("proctored", exam_name="Geografía",
@@ -189,21 +147,21 @@ def test_times_in_a_spanish_email_are_in_spanish_in_the_learners_zone(factory, i
                               started_minutes_ago=5)
     attempts.apply_action(attempt, Action.SUBMIT, Actor.learner(learner), now)
     notifications.send_pending(now)
-    (message,) = inbox.messages
-    for body in (_html(message), _part(message, "text/plain")):
+    (message,) = mail_inbox.messages
+    for body in (_html(message), part(message, "text/plain")):
         assert "Entrega: 22 de noviembre de 2026, 7:00 hora de Colombia (12:00 UTC)" in body, body
         assert "Fecha límite: 24 de diciembre de 2026, 12:00 hora de Colombia (17:00 UTC)" in body
         assert "November" not in body and "Colombia Time" not in body
 
 
-def test_a_spanish_email_without_a_zone_says_its_times_are_utc(factory, inbox, now):
+def test_a_spanish_email_without_a_zone_says_its_times_are_utc(factory, mail_inbox, now):
     learner = factory.learner(email="mar@example.org", full_name="Mar")
     learner.locale = "es"
     attempt = factory.attempt(factory.exam("proctored"), learner, "started",
                               external_id="ext-utc", started_minutes_ago=5)
     attempts.apply_action(attempt, Action.SUBMIT, Actor.learner(learner), now)
     notifications.send_pending(now)
-    text = _part(inbox.messages[0], "text/plain")
+    text = part(mail_inbox.messages[0], "text/plain")
     assert "Entrega: 22 de noviembre de 2026, 12:00:00 UTC" in text, text
     assert "Todas las horas están en UTC (tiempo universal coordinado)." in text
 

@@ -12,7 +12,7 @@ from proctor_web.services import courses, notifications
 from tests.conftest import SAME_SITE_FORM
 from tests.instructor.conftest import page_url
 from tests.instructor.test_roster import membership
-from tests.smtp_sink import mail_inbox, set_password_link, subject  # noqa: F401
+from tests.smtp_sink import set_password_link, subject
 
 
 def invitations() -> list[EmailMessage]:

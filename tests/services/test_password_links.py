@@ -14,7 +14,7 @@ from proctor_web.extensions import db
 from proctor_web.models import EmailMessage
 from proctor_web.services import accounts, notifications, password_links
 from proctor_web.services.password_links import LinkKind, LinkProblem, LinkRefused
-from tests.smtp_sink import mail_inbox, part, set_password_link, subject  # noqa: F401
+from tests.smtp_sink import part, set_password_link, subject
 
 INVITE, RESET = LinkKind.INVITATION, LinkKind.RESET
 

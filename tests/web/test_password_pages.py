@@ -15,7 +15,7 @@ from proctor_web.models import EmailMessage, User, utcnow
 from proctor_web.services import accounts, notifications, password_links
 from proctor_web.services.password_links import LinkKind
 from tests.conftest import SAME_SITE_FORM
-from tests.smtp_sink import mail_inbox, set_password_link  # noqa: F401
+from tests.smtp_sink import set_password_link
 
 
 @pytest.fixture
