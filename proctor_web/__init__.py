@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from flask import Flask
@@ -11,9 +11,29 @@ from flask import Flask
 from proctor_web.version import __version__  # noqa: F401  (the package's version)
 
 
+class ProctorFlask(Flask):
+    """Flask, deciding once per function whether it must be run as a coroutine.
+
+    Flask asks ``inspect.iscoroutinefunction`` of every hook and view on every request
+    (about twenty times each); the answer never changes, so it is remembered.
+    """
+
+    def ensure_sync(self, func: Callable[..., Any]) -> Callable[..., Any]:
+        known: dict[Any, Callable[..., Any]] = self.__dict__.setdefault("_ensured_sync", {})
+        try:
+            return known[func]
+        except KeyError:
+            if len(known) > 10_000:  # hooks, views and handlers: a few hundred at most
+                known.clear()
+            made = known[func] = super().ensure_sync(func)
+            return made
+        except TypeError:  # an unhashable callable
+            return super().ensure_sync(func)
+
+
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build an app. Named steps only; nothing here queries a database or the network."""
-    app = Flask(__name__, instance_relative_config=True)
+    app = ProctorFlask(__name__, instance_relative_config=True)
     _configure(app, config)
     _configure_logging(app)
     _init_test_clock(app)

@@ -44,7 +44,18 @@ def select_locale() -> str | None:
 
 
 def requested_locale() -> str | None:
-    """The offered language this request asks for, or None when it names none we offer."""
+    """The offered language this request asks for, or None when it names none we offer
+    (worked out once per request: the locale selector and the account's language ask)."""
+    environ = request.environ
+    if _REQUESTED not in environ:
+        environ[_REQUESTED] = _requested_locale()
+    return environ[_REQUESTED]
+
+
+_REQUESTED = "proctor_web.requested_locale"
+
+
+def _requested_locale() -> str | None:
     languages = current_app.config["LANGUAGES"]
     requested = request.args.get("lang")
     if requested in languages:
