@@ -17,7 +17,7 @@ import logging
 import sys
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -47,16 +47,23 @@ def app_config(database: Path) -> dict[str, Any]:
 
 
 @contextmanager
-def demo_server(workdir: Path) -> Iterator[tuple[str, Any]]:
+def demo_server(workdir: Path, overrides: dict[str, Any] | None = None,
+                prepare: Callable[[], None] | None = None) -> Iterator[tuple[str, Any]]:
+    """The app on a throw-away SQLite file with the demo data (``overrides`` on top of
+    ``app_config``; ``prepare`` runs in its app context to add more), served on a free
+    127.0.0.1 port in a thread; yields its base URL and the app, and stops it."""
     from proctor_web import create_app
     from proctor_web.extensions import db
 
-    app = create_app(app_config(workdir / "screenshots.sqlite3"))
+    app = create_app({**app_config(workdir / "screenshots.sqlite3"), **(overrides or {})})
     with app.app_context():
         db.create_all()
     result = app.test_cli_runner().invoke(args=["proctor", "demo"])
     if result.exit_code != 0:
         raise SystemExit(f"demo data failed: {result.output}")
+    if prepare is not None:
+        with app.app_context():
+            prepare()
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)

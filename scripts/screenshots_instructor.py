@@ -15,19 +15,15 @@ password?" (``ACCOUNT_PAGES``). Everything it made is removed when it ends.
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 import tempfile
-import threading
 from pathlib import Path
-
-from werkzeug.serving import make_server
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from proctor_web import create_app  # noqa: E402
 from proctor_web.extensions import db  # noqa: E402
+from scripts.screenshots import demo_server  # noqa: E402
 
 COURSE = "course-v1:DemoX+PROC101+2026"
 DASH = f"/courses/{COURSE}/instructor"
@@ -64,23 +60,16 @@ CSV_WITH_PROBLEMS = ("username,email,full name\nnew.learner,new@example.com,New 
                      "bad name,bad@example.com,Bad Name\nalice,other@example.com,Alice\n")
 
 
-def build_app(database: Path):
-    app = create_app({
-        "TESTING": True, "PROPAGATE_UNEXPECTED": False, "BACKGROUND_MODE": "sync",
-        "SECRET_KEY": "screenshots-only", "DATABASE_URL": f"sqlite:///{database}",
-        "SITE_URL": "http://127.0.0.1", "WTF_CSRF_ENABLED": True, "RATELIMIT_ENABLED": False,
-        "SESSION_COOKIE_SECURE": False,
-        "BACKENDS": {"DEFAULT": "mock", "mock": {"ready_after_seconds": 1}, "null": {}},
-    })
-    with app.app_context():
-        db.create_all()
-    result = app.test_cli_runner().invoke(args=["proctor", "demo"])
-    if result.exit_code != 0:
-        raise SystemExit(result.output)
-    with app.app_context():
-        add_attempts()
-        add_invitee()
-    return app
+#: On top of the learner screenshots' demo app (``screenshots.app_config``).
+OVERRIDES = {
+    "WTF_CSRF_ENABLED": True, "SESSION_COOKIE_SECURE": False,
+    "BACKENDS": {"DEFAULT": "mock", "mock": {"ready_after_seconds": 1}, "null": {}},
+}
+
+
+def prepare() -> None:
+    add_attempts()
+    add_invitee()
 
 
 def add_invitee() -> None:
@@ -259,20 +248,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("out", type=Path, help="folder for the PNG files (created)")
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    with tempfile.TemporaryDirectory(prefix="proctor-shots-") as scratch:
-        app = build_app(Path(scratch) / "shots.sqlite3")
-        server = make_server("127.0.0.1", 0, app, threaded=True)
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
-        try:
-            saved = take(f"http://127.0.0.1:{server.server_port}", args.out, Path(scratch),
-                         account_links(app))
-        finally:
-            server.shutdown()
-            thread.join(timeout=10)
-            with app.app_context():
-                db.engine.dispose()
+    with tempfile.TemporaryDirectory(prefix="proctor-shots-") as scratch, \
+            demo_server(Path(scratch), OVERRIDES, prepare) as (base, app):
+        saved = take(base, args.out, Path(scratch), account_links(app))
     print(f"{len(saved)} screenshots in {args.out}")
     return 0
 
