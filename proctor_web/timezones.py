@@ -8,6 +8,7 @@ and language)."""
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
@@ -41,14 +42,14 @@ def valid_zone(name: str) -> str | None:
     return name
 
 
-_ZONES: frozenset[str] | None = None
-
-
+@functools.cache
 def _zones() -> frozenset[str]:
-    global _ZONES
-    if _ZONES is None:
-        _ZONES = frozenset(available_timezones())
-    return _ZONES
+    return frozenset(available_timezones())
+
+
+def _as_utc_aware(value: datetime) -> datetime:
+    """Stored times are UTC; a naive one (SQLite, a template's literal) is taken as such."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
 def viewer_zone_name() -> str:
@@ -86,8 +87,7 @@ def format_moment(
     """
     if value is None:
         return ""
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
+    value = _as_utc_aware(value)
     if locale is not None and str(locale) != str(get_locale()):
         with force_locale(str(locale)):
             return format_moment(value, zone_name, None, format)
@@ -140,8 +140,7 @@ def time_tag(value: datetime | None, format: str = "compact") -> Markup:  # noqa
     """
     if value is None:
         return Markup('<span class="muted">—</span>')
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
+    value = _as_utc_aware(value)
     stamp = value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     text = local_time(value, format)
     local, space, utc = text.rpartition(" (")
@@ -164,8 +163,7 @@ def local_clock(value: datetime | None) -> str:
     """The time of day of ``value`` in the reader's zone, short (the timer bar)."""
     if value is None:
         return ""
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
+    value = _as_utc_aware(value)
     return format_time(value, "short", tzinfo=ZoneInfo(viewer_zone_name()),
                        locale=get_locale())
 

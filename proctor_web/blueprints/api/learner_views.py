@@ -7,7 +7,7 @@ about others where edx-proctoring lets them), and every payload carries ``server
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NoReturn
 
 from flask import abort, current_app, jsonify, request
 from flask_babel import gettext as _
@@ -89,9 +89,7 @@ def get_attempt(attempt_id: int) -> Response:
     now = utcnow()
     snapshot = loading.peek_attempt_view(attempt_id)
     if snapshot is None:
-        if not current_user.is_authenticated:  # a stale session learns nothing
-            return _unauthorized()
-        raise NotFound(_("Attempt %(id)s does not exist.", id=attempt_id))
+        _refuse_missing(attempt_id)
     owner = snapshot.attempt.user
     if (
         loading.is_settled(snapshot, now)
@@ -111,6 +109,14 @@ def _unauthorized() -> Response:
     return current_app.login_manager.unauthorized()  # type: ignore[attr-defined]
 
 
+def _refuse_missing(attempt_id: int) -> NoReturn:
+    """No such attempt: 404 for a signed-in user; a stale session gets 401 and so learns
+    nothing about which attempts exist."""
+    if not current_user.is_authenticated:
+        abort(_unauthorized())
+    raise NotFound(_("Attempt %(id)s does not exist.", id=attempt_id))
+
+
 def _view_signed_in(attempt_id: int) -> loading.AttemptView:
     """The attempt's view (one SELECT), its learner taken as the signed-in user when the
     session is theirs, so the sign-in costs no query of its own. No signed-in user, or a
@@ -120,9 +126,7 @@ def _view_signed_in(attempt_id: int) -> loading.AttemptView:
     try:
         view = loading.load_attempt_view(attempt_id)
     except NotFound:
-        if not current_user.is_authenticated:
-            abort(_unauthorized())
-        raise
+        _refuse_missing(attempt_id)
     adopt_signed_in_user(view.attempt.user)
     if not current_user.is_authenticated:
         abort(_unauthorized())
