@@ -627,3 +627,27 @@ def test_a_special_exams_client_drives_a_timed_and_a_proctored_exam(world, sign_
     put(client, attempt["attempt_id"], action="stop")
     put(client, attempt["attempt_id"], action="submit")
     assert sequence("proctored-1")["exam"]["attempt"]["attempt_status"] == "submitted"
+
+
+def test_exam_and_attempt_reads_each_attempt_once(world, factory, sign_in, client,
+                                                  count_queries):
+    """attempt/course_id/<cid>?content_id=: the exam's newest attempt with its timer facts
+    in one SELECT, read once (its payload and its allowed minutes both come from it), and
+    the running attempt in one more (before: 5 attempt reads for 2 attempts)."""
+    from flask import g
+
+    running = factory.attempt(world["timed"], world["alice"], "started", started_minutes_ago=1)
+    factory.attempt(world["proctored"], world["alice"], "ready_to_start")
+    db.session.commit()
+    running_id = running.id
+    sign_in(world["alice"])
+    g.pop("_login_user", None)
+    db.session.expunge_all()
+    url = f"{API}/attempt/course_id/{ENCODED_COURSE}?content_id=proctored-1"
+    with count_queries() as counted:
+        data = client.get(url).json
+    assert data["exam"]["attempt"]["attempt_status"] == "ready_to_start"
+    assert data["active_attempt"]["attempt_id"] == running_id
+    from_attempts = [q for q in counted.statements
+                     if " ".join(q.split()).startswith("SELECT attempts.")]
+    assert len(from_attempts) == 2, [q[:100] for q in from_attempts]

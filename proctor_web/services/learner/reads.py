@@ -27,7 +27,6 @@ from proctor_web.models import (
 )
 from proctor_web.services import (
     allowances,
-    attempts,
     courses,
     exams,
     onboarding,
@@ -38,6 +37,7 @@ from proctor_web.services.learner.loading import (
     allowed_minutes_for,
     load_active_attempt_view,
     load_attempt_view,
+    load_current_attempt_view,
     refresh,
 )
 from proctor_web.services.learner.payloads import (
@@ -84,11 +84,17 @@ def _read_payload(attempt: Attempt | None, now: datetime) -> dict[str, Any]:
 
 def active_payload(user: User, now: datetime) -> dict[str, Any]:
     """The learner's running exam's timer payload, or just the clock when nothing runs."""
+    return _running_payload(user, now) or {"timer_ends": None, "server_time": iso(now)}
+
+
+def _running_payload(user: User, now: datetime) -> dict[str, Any]:
+    """The timer payload of the learner's exam in progress, empty when none runs (or it ran
+    out on this read)."""
     view = load_active_attempt_view(user.id)  # one SELECT, as the poll's
     payload = attempt_payload(refresh(view, now), now) if view is not None else {}
     if payload and payload["attempt_status"] not in ("started", "ready_to_submit"):
-        payload = {}  # it ran out on this read
-    return payload or {"timer_ends": None, "server_time": iso(now)}
+        payload = {}
+    return payload
 
 
 def timer_payload(user: User, now: datetime) -> dict[str, Any]:
@@ -120,13 +126,14 @@ def exam_and_attempt(
         if exam is not None and exam.is_active:
             check_may_read_exam(exam, user)
             kind = exams.exam_type(exam)
-            newest = attempts.current_attempt(exam, user)
-            if newest is not None and newest.status == S.ONBOARDING_RESET:
-                newest = None
-            attempt_json = _read_payload(newest, now)
+            view = load_current_attempt_view(exam.id, user.id)  # with its timer facts
+            if view is not None and view.attempt.status == S.ONBOARDING_RESET:
+                view = None
+            view = refresh(view, now) if view is not None else None
+            attempt_json = attempt_payload(view, now) if view is not None else {}
             due = exams.due_date_for(exam)
             minutes = (
-                int(allowed_minutes_for(load_attempt_view(newest.id), now)) if newest else
+                int(allowed_minutes_for(view, now)) if view is not None else
                 timing.allowed_minutes(exam.time_limit_mins,
                                        allowances.extra_minutes(user.id, exam.id), now, due)
             )
@@ -145,9 +152,7 @@ def exam_and_attempt(
                     exam_path(candidates[0].course_id, candidates[0].content_id)
                     if candidates else None
                 )
-    active = _read_payload(attempts.active_attempt(user), now)
-    if active and active["attempt_status"] not in ("started", "ready_to_submit"):
-        active = {}
+    active = _running_payload(user, now)
     running = active or exam_json.get("attempt") or None
     return {
         "exam": exam_json,
