@@ -17,6 +17,8 @@ Secure cookies need https, or a host browsers treat as trustworthy (localhost, 1
 
 from __future__ import annotations
 
+import functools
+import time
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -40,11 +42,65 @@ def _token_serializer(app: Flask) -> URLSafeTimedSerializer:
                                   serializer=interface.serializer)
 
 
+def _thawed(value: Any) -> Any:
+    """A copy a request may change without touching the cached original."""
+    if isinstance(value, dict):
+        return {key: _thawed(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_thawed(item) for item in value]
+    return value
+
+
 class FrameSessionInterface(SecureCookieSessionInterface):
-    """Signed-cookie sessions, with the frame token and partitioned cookies for LTI."""
+    """Signed-cookie sessions, with the frame token and partitioned cookies for LTI.
+
+    A learner's browser sends the same session cookie with every poll, so each worker keeps
+    the cookies it verified lately (``_verified``, by the keys and the exact cookie text):
+    the HMAC check, the decompression and the JSON decoding run once per cookie, not once per
+    request. The age is checked on every request against the signing time the cookie
+    carries, as the serializer would; a cookie that fails verification is never cached.
+    """
+
+    def __init__(self) -> None:
+        self._serializers: dict[tuple[Any, ...], URLSafeTimedSerializer] = {}
+        self._verified = functools.lru_cache(maxsize=4096)(self._verify)
+
+    def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
+        """Flask's serializer, built once per set of keys (Flask builds one per request)."""
+        if not app.secret_key:
+            return None
+        keys = (*(app.config["SECRET_KEY_FALLBACKS"] or ()), app.secret_key)
+        serializer = self._serializers.get(keys)
+        if serializer is None:
+            serializer = self._serializers[keys] = super().get_signing_serializer(app)
+        return serializer
+
+    def _verify(self, keys: tuple[Any, ...], cookie: str) -> tuple[int, Any]:
+        serializer = self._serializers[keys]
+        payload, signed_at = serializer.make_signer(serializer.salt).unsign(
+            cookie, return_timestamp=True)
+        return int(signed_at.timestamp()), serializer.load_payload(payload)
+
+    def _cookie_data(self, app: Flask, request: Any) -> SecureCookieSession | None:
+        serializer = self.get_signing_serializer(app)
+        if serializer is None:
+            return None
+        cookie = request.cookies.get(self.get_cookie_name(app))
+        if not cookie:
+            return self.session_class()
+        keys = (*(app.config["SECRET_KEY_FALLBACKS"] or ()), app.secret_key)
+        try:
+            signed_at, data = self._verified(keys, cookie)
+        except BadSignature:
+            return self.session_class()
+        age = int(time.time()) - signed_at  # whole seconds, as itsdangerous counts them
+        if not 0 <= age <= app.permanent_session_lifetime.total_seconds() or not isinstance(
+                data, dict):
+            return self.session_class()
+        return self.session_class(_thawed(data))
 
     def open_session(self, app: Flask, request: Any) -> SecureCookieSession | None:
-        from_cookie = super().open_session(app, request)
+        from_cookie = self._cookie_data(app, request)
         data = self._token_data(app, request)
         if data is None:
             return from_cookie

@@ -32,6 +32,7 @@ from proctor_web.models import (
     User,
 )
 from proctor_web.models.attempt import IN_PROGRESS
+from proctor_web.raw_select import RawSelect
 from proctor_web.services import (
     attempts,
     exams,
@@ -172,10 +173,10 @@ def _columns(model: type[Any], prefix: str) -> list[Any]:
 
 
 @functools.cache
-def _snapshot_query() -> Select:
+def _snapshot_query() -> RawSelect:
     extra, course_end, clicked = _timer_facts()
     attempts_t, exams_t, users_t = Attempt.__table__, Exam.__table__, User.__table__
-    return (
+    return RawSelect(
         select(
             *_columns(Attempt, "a_"), *_columns(Exam, "e_"), *_columns(User, "u_"),
             extra.label("x_extra"), course_end.label("x_course_end"),
@@ -185,7 +186,8 @@ def _snapshot_query() -> Select:
             attempts_t.join(exams_t, exams_t.c.id == attempts_t.c.exam_id)
             .join(users_t, users_t.c.id == attempts_t.c.user_id)
         )
-        .where(attempts_t.c.id == bindparam("attempt_id"))
+        .where(attempts_t.c.id == bindparam("attempt_id")),
+        variables=("attempt_id",),
     )
 
 
@@ -206,15 +208,17 @@ def _detached(model: type[Any], values: dict[str, Any]) -> Any:
 
 
 def peek_attempt_view(attempt_id: int) -> AttemptView | None:
-    """The same facts as ``load_attempt_view`` from one Core SELECT, as detached read-only
-    copies (see above); None when there is no such attempt."""
-    query, params = _snapshot_query(), {"attempt_id": attempt_id}
-    bind = db.session.get_bind()
+    """The same facts as ``load_attempt_view`` from one Core SELECT on the driver's cursor
+    (``RawSelect``), as detached read-only copies (see above); None when there is no such
+    attempt."""
+    query = _snapshot_query()
+    # The session's configured bind, without creating a session only to ask it.
+    bind = db.session.session_factory.kw.get("bind") or db.engine
     if isinstance(bind, Engine):  # a connection of its own for one SELECT, in no session
         with bind.connect().execution_options(**{SINGLE_STATEMENT_READ: True}) as connection:
-            row = connection.execute(query, params).mappings().first()
+            row = query.one(connection, attempt_id=attempt_id)
     else:  # a session bound to one connection (a test's transaction): read through it
-        row = bind.execute(query, params).mappings().first()
+        row = query.one(bind, attempt_id=attempt_id)
     if row is None:
         return None
     attempt_keys, exam_keys, user_keys = _snapshot_keys()
