@@ -1,12 +1,15 @@
-"""Benchmark: the timer poll (GET attempt by id) next to a bare Flask route.
+"""Benchmark: the learner's hot requests next to a bare Flask route.
 
-    .venv/bin/python bench/poll.py [--seconds 10] [--connections 16]
+    .venv/bin/python bench/poll.py [--seconds 10] [--connections 16] [--writers 16]
 
 Seeds a fresh file SQLite database (demo data, 200 extra learners with attempts), starts a
 timed attempt for the demo learner, signs in, then serves the app with gunicorn (2 workers) on
-127.0.0.1 and loads the poll endpoint with wrk. A bare Flask app returning a small JSON body
-is served and loaded the same way. Prints requests/s, p50 and p99 of each and their ratio.
-Stops every server it started; takes about 2 x (seconds + 5) seconds.
+127.0.0.1 and loads, with wrk, the poll (GET attempt by id) and the timer payload (GET
+attempt). A bare Flask app returning a small JSON body is served and loaded the same way.
+Then the status write (PUT attempt by id, stop and start in turn), which wrk cannot chain:
+``--writers`` learners, each on its own attempt, one Python thread each (``run_clients``),
+next to the bare route loaded by the same threads. Prints requests/s, p50 and p99 of each
+and the ratios. Stops every server it started; takes about 5 x (seconds + 3) seconds.
 """
 
 from __future__ import annotations
@@ -21,9 +24,20 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._harness import gunicorn_server, print_results, run_wrk  # noqa: E402
+from bench._harness import (  # noqa: E402
+    HttpClient,
+    cookie_header,
+    gunicorn_server,
+    machine,
+    print_results,
+    run_clients,
+    run_wrk,
+    sign_in,
+)
 
 BACKENDS = {"DEFAULT": "mock", "null": {}, "mock": {"ready_after_seconds": 1}}
+WRITER_PASSWORD = "bench-writer-pass-0123"
+API = "/api/edx_proctoring/v1/proctored_exam"
 
 
 def bare_app():
@@ -39,8 +53,9 @@ def bare_app():
     return app
 
 
-def seed(database_url: str, extra_learners: int) -> tuple[int, str]:
-    """Schema, demo data, many attempts; returns alice's running attempt id and course id."""
+def seed(database_url: str, extra_learners: int, writers: int = 0) -> tuple[int, str]:
+    """Schema, demo data, many attempts; returns alice's running attempt id and course id.
+    The first ``writers`` extra learners (``bench0``...) get a password to sign in with."""
     from proctor_web import create_app
     from proctor_web.cli import DEMO_COURSE_ID
     from proctor_web.extensions import db
@@ -60,7 +75,8 @@ def seed(database_url: str, extra_learners: int) -> tuple[int, str]:
         long_exam = exams.create_exam(DEMO_COURSE_ID, "bench-long", {
             "exam_name": "Bench exam", "time_limit_mins": 600}, None, now)
         for index in range(extra_learners):
-            user = courses.create_user(f"bench{index}", None, now)
+            user = courses.create_user(f"bench{index}",
+                                       WRITER_PASSWORD if index < writers else None, now)
             courses.enroll(user, DEMO_COURSE_ID, now)
             attempts.create_attempt(long_exam, user, Actor.learner(user),
                                     now - timedelta(minutes=index % 50), start_clock=True)
@@ -91,16 +107,55 @@ def session_cookie(base_url: str) -> str:
         return "; ".join(f"{c.name}={c.value}" for c in http.cookies)
 
 
+class Writer:
+    """A signed-in learner who stops and starts their own running attempt, in turn."""
+
+    def __init__(self, base_url: str, number: int, attempt_id: int) -> None:
+        agent = f"bench-writer-{number}"
+        browser = sign_in(base_url, f"bench{number}", WRITER_PASSWORD, agent)
+        self.client = HttpClient(base_url, {
+            "Cookie": cookie_header(browser), "User-Agent": agent,
+            "X-CSRFToken": browser.headers["X-CSRFToken"], "Accept": "application/json",
+            "Content-Type": "application/json"})
+        self.path = f"{API}/attempt/{attempt_id}"
+        self.next_action = "stop"
+
+    def write(self) -> int:
+        body = json.dumps({"action": self.next_action}).encode()
+        status = self.client.request("PUT", self.path, body=body)[0]
+        if status == 200:
+            self.next_action = "start" if self.next_action == "stop" else "stop"
+        return status
+
+
+def writer_attempts(database_url: str, writers: int) -> list[int]:
+    """The running attempt of each writer, bench0 first."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(database_url)
+    with engine.connect() as connection:
+        rows = connection.execute(text(
+            "SELECT users.username, attempts.id FROM attempts JOIN users"
+            " ON users.id = attempts.user_id WHERE users.username LIKE 'bench%'")).all()
+    engine.dispose()
+    by_name = dict(rows)
+    return [by_name[f"bench{number}"] for number in range(writers)]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--learners", type=int, default=200)
+    parser.add_argument("--writers", type=int, default=16)
     args = parser.parse_args()
+    args.writers = min(args.writers, args.learners)
+    print(f"machine: {machine()}")
 
     with tempfile.TemporaryDirectory(prefix="proctor-bench-") as tmp:
         database_url = "sqlite:///" + str(Path(tmp) / "bench.sqlite3")
-        attempt_id, _course = seed(database_url, args.learners)
+        attempt_id, _course = seed(database_url, args.learners, args.writers)
+        writer_ids = writer_attempts(database_url, args.writers)
         env = {
             "PROCTOR_SECRET_KEY": "bench",
             "PROCTOR_DATABASE_URL": database_url,
@@ -117,16 +172,32 @@ def main() -> None:
             run_wrk(poll_url, seconds=2, connections=4, headers=headers)  # warm-up
             poll = run_wrk(poll_url, seconds=args.seconds, connections=args.connections,
                            headers=headers, label="poll GET attempt/<id>")
+            timer = run_wrk(f"{base_url}{API}/attempt", seconds=args.seconds,
+                            connections=args.connections, headers=headers,
+                            label="timer payload GET attempt")
+            writers = [Writer(base_url, number, writer_id)
+                       for number, writer_id in enumerate(writer_ids)]
+            run_clients([writer.write for writer in writers], 2, "warm-up")
+            write = run_clients([writer.write for writer in writers], args.seconds,
+                                "status write PUT stop/start")
         with gunicorn_server("bench.poll:bare_app()", ready_path="/ping") as base_url:
             run_wrk(base_url + "/ping", seconds=2, connections=4)  # warm-up
             bare = run_wrk(base_url + "/ping", seconds=args.seconds,
                            connections=args.connections, label="bare Flask route")
-    print(f"gunicorn 2 workers, wrk {args.connections} connections x {args.seconds} s, "
-          f"SQLite, {args.learners + 1} running attempts")
-    print_results([bare, poll], baseline=bare)
-    if poll.non_2xx or poll.errors:
-        print(f"warning: {poll.non_2xx} non-2xx responses and {poll.errors} socket errors "
-              "on the poll endpoint")
+            pingers = [HttpClient(base_url) for _ in writer_ids]
+            bare_threads = run_clients(
+                [lambda client=client: client.request("GET", "/ping")[0] for client in pingers],
+                args.seconds, "bare Flask route")
+    print(f"machine after: {machine()}")
+    print(f"gunicorn 2 workers, SQLite, {args.learners + 1} running attempts")
+    print(f"\nwrk {args.connections} connections x {args.seconds} s")
+    print_results([bare, poll, timer], baseline=bare)
+    print(f"\n{len(writer_ids)} Python threads (one learner each) x {args.seconds} s")
+    print_results([bare_threads, write], baseline=bare_threads)
+    for result in (poll, timer, write):
+        if result.non_2xx or result.errors:
+            print(f"warning: {result.non_2xx} non-2xx responses and {result.errors} socket "
+                  f"errors on {result.label}")
 
 
 if __name__ == "__main__":

@@ -69,9 +69,8 @@ def test_driver_errors_come_out_as_sqlalchemy_errors(app):
     missing = Table("no_such_table_here", MetaData(), Column("id", Integer))
     query = select(missing.c.id).where(missing.c.id == bindparam("row_id"))
     connection = db.session.connection()
-    with pytest.raises(exc.DBAPIError) as raised:
-        with connection.begin_nested():
-            RawSelect(query, ("row_id",)).one(connection, row_id=1)
+    with pytest.raises(exc.DBAPIError) as raised, connection.begin_nested():
+        RawSelect(query, ("row_id",)).one(connection, row_id=1)
     assert "no_such_table_here" in str(raised.value)
 
 

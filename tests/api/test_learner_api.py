@@ -421,21 +421,73 @@ def test_timer_payload_and_active_attempt(world, factory, sign_in, client):
     assert forbidden.status_code == 403
 
 
-def test_timer_payload_is_two_queries(world, factory, sign_in, client, count_queries):
-    """GET proctored_exam/attempt: the signed-in user, then the running attempt with its
-    timer facts in one SELECT; nothing committed when nothing changed."""
+def test_timer_payload_is_one_query_while_an_exam_runs(world, factory, sign_in, client,
+                                                       count_queries):
+    """GET proctored_exam/attempt: the running attempt, its exam, its learner (who is the
+    signed-in user) and its timer facts in one SELECT, as the poll; with nothing running,
+    that SELECT and the user's own; nothing committed when nothing changed."""
+    from flask import g
+
     attempt = factory.attempt(world["timed"], world["alice"], "started", started_minutes_ago=2)
+    db.session.commit()
+    attempt_id, bob_id = attempt.id, world["bob"].id
+    sign_in(world["alice"])
+    client.get(f"{API}/attempt")  # warm-up
+    g.pop("_login_user", None)
+    db.session.expunge_all()  # a fresh request's session holds no rows yet
+    with count_queries() as counted:
+        payload = client.get(f"{API}/attempt").json
+    assert payload["attempt_id"] == attempt_id and payload["in_timed_exam"] is True
+    assert counted.count == 1, [q[:80] for q in counted.statements]
+    assert counted.statements[0].lstrip().upper().startswith("SELECT")
+    # Nothing running: the same answer as before, from the user's own row.
+    sign_in(db.session.get(type(world["bob"]), bob_id))
+    g.pop("_login_user", None)
+    with count_queries() as counted:
+        idle = client.get(f"{API}/attempt").json
+    assert (idle["in_timed_exam"], idle["is_proctored"], idle["timer_ends"]) == (
+        False, False, None)
+    assert counted.count == 2, [q[:80] for q in counted.statements]
+    assert all(q.lstrip().upper().startswith("SELECT") for q in counted.statements)
+
+
+def test_timer_payload_still_checks_who_asks(world, factory, sign_in, client):
+    """The one-query timer payload signs in from the running attempt's row; a missing,
+    stale or borrowed session is refused as before."""
+    from flask import g
+
+    factory.attempt(world["timed"], world["alice"], "started", started_minutes_ago=2)
+    db.session.commit()
+    assert client.get(f"{API}/attempt").status_code == 401  # nobody signed in
+    sign_in(world["alice"])
+    g.pop("_login_user", None)
+    assert client.get(f"{API}/attempt", headers={"User-Agent": "another browser"}
+                      ).status_code == 401  # session protection (it clears the session)
+    sign_in(world["alice"])
+    g.pop("_login_user", None)
+    assert client.get(f"{API}/attempt").json["in_timed_exam"] is True
+    alice = db.session.get(type(world["alice"]), world["alice"].id)
+    alice.rotate_session_token()  # signed out everywhere
+    db.session.commit()
+    g.pop("_login_user", None)
+    assert client.get(f"{API}/attempt").status_code == 401
+
+
+def test_timer_payload_that_must_write_takes_the_orm_path(world, factory, sign_in, client):
+    """Time ran out: the timer payload submits the attempt on this read (the snapshot never
+    answers for a read that changes something), and says no exam runs."""
+    from flask import g
+
+    attempt = factory.attempt(world["timed"], world["alice"], "started",
+                              started_minutes_ago=31)
     db.session.commit()
     attempt_id = attempt.id
     sign_in(world["alice"])
-    client.get(f"{API}/attempt")  # warm-up
-    sign_in(world["alice"])
-    with count_queries() as counted:
-        assert client.get(f"{API}/attempt").json["attempt_id"] == attempt_id
-    # (The test's session may already hold the user: then only the attempt is read.)
-    assert counted.count <= 2, [q[:80] for q in counted.statements]
-    assert "attempts" in counted.statements[-1]
-    assert all(q.lstrip().upper().startswith("SELECT") for q in counted.statements)
+    g.pop("_login_user", None)
+    payload = client.get(f"{API}/attempt").json
+    assert (payload["in_timed_exam"], payload["timer_ends"]) == (False, None)
+    db.session.expire_all()
+    assert db.session.get(Attempt, attempt_id).status == "submitted"
 
 
 def test_status_write_reads_twice_and_signs_in_from_its_row(world, factory, sign_in, client,

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import Engine, Select, bindparam, select
+from sqlalchemy import Engine, Select, bindparam, or_, select
 from sqlalchemy.orm import make_transient_to_detached
 
 from proctor_web.backends.base import ProctoringBackend
@@ -172,11 +172,11 @@ def _columns(model: type[Any], prefix: str) -> list[Any]:
     return [prop.columns[0].label(prefix + prop.key) for prop in model.__mapper__.column_attrs]
 
 
-@functools.cache
-def _snapshot_query() -> RawSelect:
+def _snapshot_select() -> Select:
+    """The attempt, its exam, its learner and its timer facts, in one row of plain columns."""
     extra, course_end, clicked = _timer_facts()
     attempts_t, exams_t, users_t = Attempt.__table__, Exam.__table__, User.__table__
-    return RawSelect(
+    return (
         select(
             *_columns(Attempt, "a_"), *_columns(Exam, "e_"), *_columns(User, "u_"),
             extra.label("x_extra"), course_end.label("x_course_end"),
@@ -186,8 +186,30 @@ def _snapshot_query() -> RawSelect:
             attempts_t.join(exams_t, exams_t.c.id == attempts_t.c.exam_id)
             .join(users_t, users_t.c.id == attempts_t.c.user_id)
         )
-        .where(attempts_t.c.id == bindparam("attempt_id")),
+    )
+
+
+@functools.cache
+def _snapshot_query() -> RawSelect:
+    attempts_t = Attempt.__table__
+    return RawSelect(
+        _snapshot_select().where(attempts_t.c.id == bindparam("attempt_id")),
         variables=("attempt_id",),
+    )
+
+
+@functools.cache
+def _active_snapshot_query() -> RawSelect:
+    """As ``_active_attempt_view_query``; the statuses as equalities, since ``RawSelect``
+    takes no expanding ``IN``."""
+    attempts_t = Attempt.__table__
+    return RawSelect(
+        _snapshot_select()
+        .where(attempts_t.c.user_id == bindparam("user_id"),
+               or_(*(attempts_t.c.status == status.value for status in sorted(IN_PROGRESS))))
+        .order_by(attempts_t.c.started_at.desc())
+        .limit(1),
+        variables=("user_id",),
     )
 
 
@@ -211,14 +233,23 @@ def peek_attempt_view(attempt_id: int) -> AttemptView | None:
     """The same facts as ``load_attempt_view`` from one Core SELECT on the driver's cursor
     (``RawSelect``), as detached read-only copies (see above); None when there is no such
     attempt."""
-    query = _snapshot_query()
+    return _peek(_snapshot_query(), attempt_id=attempt_id)
+
+
+def peek_active_attempt_view(user_id: int) -> AttemptView | None:
+    """As ``load_active_attempt_view`` (the learner's exam in progress), the same way as
+    ``peek_attempt_view``; None when nothing runs."""
+    return _peek(_active_snapshot_query(), user_id=user_id)
+
+
+def _peek(query: RawSelect, **values: Any) -> AttemptView | None:
     # The session's configured bind, without creating a session only to ask it.
     bind = db.session.session_factory.kw.get("bind") or db.engine
     if isinstance(bind, Engine):  # a connection of its own for one SELECT, in no session
         with bind.connect().execution_options(**{SINGLE_STATEMENT_READ: True}) as connection:
-            row = query.one(connection, attempt_id=attempt_id)
+            row = query.one(connection, **values)
     else:  # a session bound to one connection (a test's transaction): read through it
-        row = query.one(bind, attempt_id=attempt_id)
+        row = query.one(bind, **values)
     if row is None:
         return None
     attempt_keys, exam_keys, user_keys = _snapshot_keys()

@@ -34,6 +34,7 @@ from proctor_web.services import (
     timing,
 )
 from proctor_web.services.learner.loading import (
+    AttemptView,
     allowed_minutes_for,
     load_active_attempt_view,
     load_attempt_view,
@@ -91,7 +92,13 @@ def _running_payload(user: User, now: datetime) -> dict[str, Any]:
     """The timer payload of the learner's exam in progress, empty when none runs (or it ran
     out on this read)."""
     view = load_active_attempt_view(user.id)  # one SELECT, as the poll's
-    payload = attempt_payload(refresh(view, now), now) if view is not None else {}
+    return running_payload(refresh(view, now) if view is not None else None, now)
+
+
+def running_payload(view: AttemptView | None, now: datetime) -> dict[str, Any]:
+    """The timer payload of an up-to-date view of the learner's exam in progress; empty
+    when there is none or it no longer runs."""
+    payload = attempt_payload(view, now) if view is not None else {}
     if payload and payload["attempt_status"] not in ("started", "ready_to_submit"):
         payload = {}
     return payload
@@ -101,9 +108,20 @@ def timer_payload(user: User, now: datetime) -> dict[str, Any]:
     """GET ``proctored_exam/attempt``: the running exam's timer payload; with none running,
     edx-proctoring's explicit ``in_timed_exam: false, is_proctored: false`` (clients test
     those fields) plus the clock."""
-    payload = active_payload(user, now)
+    return _timer_fields(active_payload(user, now), now)
+
+
+def settled_timer_payload(view: AttemptView | None, now: datetime) -> dict[str, Any]:
+    """``timer_payload`` from a view of the exam in progress that ``refresh`` would leave
+    as it is (``loading.is_settled``), such as the poll's read-only snapshot; None when
+    nothing runs."""
+    return _timer_fields(running_payload(view, now), now)
+
+
+def _timer_fields(payload: dict[str, Any], now: datetime) -> dict[str, Any]:
     if "attempt_id" not in payload:
-        payload = {"in_timed_exam": False, "is_proctored": False, **payload}
+        payload = {"in_timed_exam": False, "is_proctored": False, "timer_ends": None,
+                   "server_time": iso(now), **payload}
     return payload
 
 
