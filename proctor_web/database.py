@@ -144,31 +144,41 @@ def retry_locked_reads(app: Flask) -> None:
     app.dispatch_request = dispatch_request  # type: ignore[method-assign]
 
 
-# Ending a read ------------------------------------------------------------------------------
+# What a transaction did ---------------------------------------------------------------------
 
-_WROTE = "proctor_web.database.wrote"
+_NOTES = "proctor_web.database.transaction_notes"
+_WROTE = "wrote"
+
+
+def transaction_notes(session: Session) -> dict[str, Any]:
+    """Facts about ``session``'s current transaction (that it flushed a write, which rows it
+    holds locked), forgotten when it commits or rolls back."""
+    return session.info.setdefault(_NOTES, {})
 
 
 @event.listens_for(Session, "after_flush")
 def _note_write(session: Session, _context: object) -> None:
-    session.info[_WROTE] = True
+    transaction_notes(session)[_WROTE] = True
 
 
 @event.listens_for(Session, "after_commit")
-def _forget_commit(session: Session) -> None:
-    session.info.pop(_WROTE, None)
+def _forget_on_commit(session: Session) -> None:
+    session.info.pop(_NOTES, None)
 
 
 @event.listens_for(Session, "after_soft_rollback")
-def _forget_write(session: Session, _previous: object) -> None:
-    session.info.pop(_WROTE, None)
+def _forget_on_rollback(session: Session, _previous: object) -> None:
+    session.info.pop(_NOTES, None)
+
+
+# Ending a read ------------------------------------------------------------------------------
 
 
 def finish_read(session: Session) -> None:
     """End a read that may have written (expiry on read, a provider's readiness): commit
     when something was flushed or is pending; otherwise leave it to the teardown, so the
     hottest path (the timer poll) sends no COMMIT or ROLLBACK of its own."""
-    wrote = session.info.pop(_WROTE, False)
+    wrote = transaction_notes(session).pop(_WROTE, False)
     if wrote or session.new or session.dirty or session.deleted:
         session.commit()
     # Else nothing to end here: the request's teardown closes the session, which ends the

@@ -84,3 +84,57 @@ def test_conflicting_actions_one_wins(committed_app, rounds):
             assert [(r.action, r.from_status) for r in race_rows] == [(winner, "started")]
             assert final.user_id == learner_id
             db.session.remove()
+
+
+@pytest.mark.postgresql_only
+def test_a_status_write_locks_the_attempt_when_it_loads_it(committed_app):
+    """The status write loads its attempt with ``FOR UPDATE`` and the lifecycle does not read
+    it again: a second write that loads while the first holds the row waits for it, and then
+    sees the first's status, so it is refused instead of changing a stale row."""
+    import time
+
+    from proctor_web.services.learner import loading
+
+    app = committed_app
+    now = utcnow()
+    with app.app_context():
+        learner = courses.create_user("locker", None, now)
+        courses.enroll(learner, "course-v1:Race+R+1", now)
+        exam = exams.create_exam("course-v1:Race+R+1", "locked-load", {
+            "exam_name": "Race", "time_limit_mins": 60}, None, now)
+        attempt_id = attempts.create_attempt(exam, learner, Actor.learner(learner), now,
+                                             start_clock=True).id
+        db.session.commit()
+
+    first_loaded = threading.Event()
+    outcomes: dict[str, str] = {}
+
+    def write(action: Action, wait_for: threading.Event | None) -> None:
+        with app.test_request_context(method="PUT"):
+            if wait_for is not None:
+                assert wait_for.wait(10)
+            try:
+                view = loading.load_attempt_view(attempt_id, lock=True)
+                if wait_for is None:
+                    first_loaded.set()
+                    time.sleep(0.3)  # the other write loads meanwhile, if it can
+                attempts.apply_action(view.attempt, action, Actor.learner(view.attempt.user),
+                                      now + timedelta(seconds=1), "locked load")
+                db.session.commit()
+                outcomes[action.value] = "won"
+            except InvalidTransition:
+                db.session.rollback()
+                outcomes[action.value] = "refused"
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=write, args=(Action.SUBMIT, None)),
+               threading.Thread(target=write, args=(Action.ERROR, first_loaded))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert outcomes == {"submit": "won", "error": "refused"}, outcomes
+    with app.app_context():
+        assert db.session.get(Attempt, attempt_id).status == "submitted"
+        db.session.remove()

@@ -136,14 +136,15 @@ def _refuse_missing(attempt_id: int) -> NoReturn:
     raise NotFound(_("Attempt %(id)s does not exist.", id=attempt_id))
 
 
-def _view_signed_in(attempt_id: int) -> loading.AttemptView:
-    """The attempt's view (one SELECT), its learner taken as the signed-in user when the
-    session is theirs, so the sign-in costs no query of its own. No signed-in user, or a
-    stale session, gets 401, also for an attempt that does not exist: it learns nothing."""
+def _view_signed_in(attempt_id: int, lock: bool = False) -> loading.AttemptView:
+    """The attempt's view (one SELECT; with ``lock``, its row locked for the write that
+    follows), its learner taken as the signed-in user when the session is theirs, so the
+    sign-in costs no query of its own. No signed-in user, or a stale session, gets 401, also
+    for an attempt that does not exist: it learns nothing."""
     if signed_in_user_id() is None:
         abort(_unauthorized())
     try:
-        view = loading.load_attempt_view(attempt_id)
+        view = loading.load_attempt_view(attempt_id, lock=lock)
     except NotFound:
         _refuse_missing(attempt_id)
     adopt_signed_in_user(view.attempt.user)
@@ -155,9 +156,9 @@ def _view_signed_in(attempt_id: int) -> loading.AttemptView:
 @bp.route(f"{V1}/attempt/<int:attempt_id>", methods=["PUT", "PATCH"])
 @signs_in_from_its_rows
 def update_attempt(attempt_id: int) -> Response:
-    """The status write: the attempt and its signed-in learner in one SELECT, then the
-    lifecycle's locked re-read, the change and its history row, one COMMIT."""
-    view = _view_signed_in(attempt_id)
+    """The status write: the attempt (its row locked) and its signed-in learner in one
+    SELECT, then the change and its history row, one COMMIT."""
+    view = _view_signed_in(attempt_id, lock=True)
     remember_user_locale()
     data = _body()
     now = utcnow()

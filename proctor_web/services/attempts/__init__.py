@@ -24,6 +24,7 @@ from proctor_web.services.attempts.creation import (
 )
 from proctor_web.services.attempts.engine import (
     compute_allowed_minutes,
+    note_locked_on_load,
     recount_learners,
     set_attempt_status,
 )
@@ -51,6 +52,7 @@ __all__ = [
     "apply_action", "attempts_for", "compute_allowed_minutes", "create_attempt",
     "current_attempt", "expire_if_due", "find_archived_attempt", "get_attempt",
     "get_attempt_by_code", "get_attempt_by_external_id", "history_of", "new_attempt_code",
+    "note_locked_on_load",
     "recount_learners", "refuse_registration", "remove_attempt", "set_attempt_status",
     "statuses", "sweep_expired", "withdraw_resume",
 ]

@@ -17,6 +17,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 
+from proctor_web.database import transaction_notes
 from proctor_web.errors import (
     InvalidTransition,
     NotFound,
@@ -54,8 +55,21 @@ log = logging.getLogger("proctor_web.services.attempts")
 S = AttemptStatus
 
 
+_LOCKED_ON_LOAD = "attempt locked on load"
+
+
+def note_locked_on_load(attempt: Attempt) -> None:
+    """``attempt`` was just loaded by a ``SELECT ... FOR UPDATE OF attempts`` in the current
+    transaction (a status write's view): the next ``_lock`` of it need not read it again."""
+    transaction_notes(db.session())[_LOCKED_ON_LOAD] = attempt.id
+
+
 def _lock(attempt: Attempt) -> Attempt:
-    """Re-read the attempt under a row lock so the check and the change see the same row."""
+    """Re-read the attempt under a row lock so the check and the change see the same row
+    (once: not when this transaction's load of it took the lock already)."""
+    notes = transaction_notes(db.session())
+    if notes.pop(_LOCKED_ON_LOAD, None) == attempt.id and attempt in db.session:
+        return attempt
     locked = db.session.execute(
         select(Attempt)
         .where(Attempt.id == attempt.id)

@@ -121,11 +121,21 @@ def _active_attempt_view_query() -> Select:
     ).order_by(Attempt.started_at.desc()).limit(1)
 
 
-def load_attempt_view(attempt_id: int) -> AttemptView:
-    """The attempt (with its user and exam) and its timer facts: one SELECT."""
-    view = _view(_attempt_view_query(), attempt_id=attempt_id)
+@functools.cache
+def _locked_attempt_view_query() -> Select:
+    return _attempt_view_query().with_for_update(of=Attempt)
+
+
+def load_attempt_view(attempt_id: int, lock: bool = False) -> AttemptView:
+    """The attempt (with its user and exam) and its timer facts: one SELECT. With ``lock``
+    (a write follows), the attempt's row is locked by that SELECT, so the lifecycle does
+    not read it again before changing it."""
+    view = _view(_locked_attempt_view_query() if lock else _attempt_view_query(),
+                 attempt_id=attempt_id)
     if view is None:
         raise NotFound(_("Attempt %(id)s does not exist.", id=attempt_id))
+    if lock:
+        attempts.note_locked_on_load(view.attempt)
     return view
 
 
