@@ -25,6 +25,21 @@ def committed_app(db_backend, postgres_available) -> Iterator:
         yield app
 
 
+def _apply_and_commit(attempt: Attempt, user, action: Action, now, reason: str,  # noqa: ANN001
+                      outcomes: dict[str, str]) -> None:
+    """Apply ``action`` in this thread's session and commit; note whether it won."""
+    try:
+        attempts.apply_action(attempt, action, Actor.learner(user),
+                              now + timedelta(seconds=1), reason)
+        db.session.commit()
+        outcomes[action.value] = "won"
+    except InvalidTransition:
+        db.session.rollback()
+        outcomes[action.value] = "refused"
+    finally:
+        db.session.remove()
+
+
 @pytest.mark.postgresql_only
 @pytest.mark.parametrize("rounds", [5])
 def test_conflicting_actions_one_wins(committed_app, rounds):
@@ -54,16 +69,7 @@ def test_conflicting_actions_one_wins(committed_app, rounds):
                 user = attempt.user
                 assert attempt.status == "started"  # both start from the same stale view
                 barrier.wait()
-                try:
-                    attempts.apply_action(attempt, action, Actor.learner(user),
-                                          now + timedelta(seconds=1), "race")
-                    db.session.commit()
-                    outcomes[action.value] = "won"
-                except InvalidTransition:
-                    db.session.rollback()
-                    outcomes[action.value] = "refused"
-                finally:
-                    db.session.remove()
+                _apply_and_commit(attempt, user, action, now, "race", outcomes)
 
         threads = [threading.Thread(target=act, args=(a,)) for a in (Action.SUBMIT, Action.ERROR)]
         for thread in threads:
@@ -113,20 +119,12 @@ def test_a_status_write_locks_the_attempt_when_it_loads_it(committed_app):
         with app.test_request_context(method="PUT"):
             if wait_for is not None:
                 assert wait_for.wait(10)
-            try:
-                view = loading.load_attempt_view(attempt_id, lock=True)
-                if wait_for is None:
-                    first_loaded.set()
-                    time.sleep(0.3)  # the other write loads meanwhile, if it can
-                attempts.apply_action(view.attempt, action, Actor.learner(view.attempt.user),
-                                      now + timedelta(seconds=1), "locked load")
-                db.session.commit()
-                outcomes[action.value] = "won"
-            except InvalidTransition:
-                db.session.rollback()
-                outcomes[action.value] = "refused"
-            finally:
-                db.session.remove()
+            view = loading.load_attempt_view(attempt_id, lock=True)
+            if wait_for is None:
+                first_loaded.set()
+                time.sleep(0.3)  # the other write loads meanwhile, if it can
+            _apply_and_commit(view.attempt, view.attempt.user, action, now, "locked load",
+                              outcomes)
 
     threads = [threading.Thread(target=write, args=(Action.SUBMIT, None)),
                threading.Thread(target=write, args=(Action.ERROR, first_loaded))]
