@@ -24,9 +24,12 @@ timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "30"))
 # Longer than the proxy's idle timeout towards us, so the proxy closes idle connections first.
 keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "5"))
-# Recycle workers now and then so a slow leak can never grow without bound.
-max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "2000"))
-max_requests_jitter = int(os.environ.get("GUNICORN_MAX_REQUESTS_JITTER", "200"))
+# Recycle workers now and then so a slow leak can never grow without bound. Not often: a
+# new worker takes about a second of CPU to start, and a worker serves about a thousand timer
+# polls a second (every 2,000 requests cost 40 % of the poll throughput and put the p99 at
+# one second: bench/poll.py --max-requests 2000; README, "Benchmarks").
+max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "100000"))
+max_requests_jitter = int(os.environ.get("GUNICORN_MAX_REQUESTS_JITTER", "10000"))
 # proctor_web logs one line per request itself (JSON with PROCTOR_LOG_FORMAT=json, the
 # production default), with the request id; gunicorn's own access log would repeat it.
 accesslog = os.environ.get("GUNICORN_ACCESSLOG") or None

@@ -8,7 +8,8 @@ Typical use::
         result = run_wrk(base_url + "/healthz", seconds=10, headers={"Cookie": "..."})
     print_results([result])
 
-- ``gunicorn_server(app_spec, env=None, workers=2, timeout=30)`` is a context manager: it picks
+- ``gunicorn_server(app_spec, env=None, workers=2, timeout=30, ready_path="/",
+  extra_args=())`` is a context manager: it picks
   a free port on 127.0.0.1, starts gunicorn (``sys.executable -m gunicorn``) from the
   repository root, waits until the port answers, yields the base URL, and always stops the
   server (SIGTERM, then SIGKILL after 10 s) when the block ends.
@@ -78,8 +79,10 @@ def gunicorn_server(
     workers: int = 2,
     timeout: int = 30,
     ready_path: str = "/",
+    extra_args: tuple[str, ...] = (),
 ) -> Iterator[str]:
-    """Serve ``app_spec`` (gunicorn syntax, e.g. ``"pkg.module:factory()"``) on 127.0.0.1."""
+    """Serve ``app_spec`` (gunicorn syntax, e.g. ``"pkg.module:factory()"``) on 127.0.0.1;
+    ``extra_args`` go to gunicorn's command line as they are."""
     port = free_port()
     command = [
         sys.executable, "-m", "gunicorn", app_spec,
@@ -90,6 +93,7 @@ def gunicorn_server(
         "--timeout", str(timeout),
         "--log-level", "warning",
         "--chdir", str(ROOT),
+        *extra_args,
     ]
     process = subprocess.Popen(
         command, env={**os.environ, **(env or {})}, cwd=ROOT, start_new_session=True

@@ -148,6 +148,9 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--learners", type=int, default=200)
     parser.add_argument("--writers", type=int, default=16)
+    parser.add_argument("--max-requests", type=int, default=0,
+                        help="recycle each worker after this many requests, as gunicorn.conf.py "
+                             "does (0: never, the default here)")
     args = parser.parse_args()
     args.writers = min(args.writers, args.learners)
     print(f"machine: {machine()}")
@@ -163,8 +166,10 @@ def main() -> None:
             "PROCTOR_SESSION_COOKIE_SECURE": "false",
             "PROCTOR_LOG_LEVEL": "WARNING",
         }
-        with gunicorn_server("proctor_web:create_app()", env=env,
-                             ready_path="/healthz") as base_url:
+        recycle = (("--max-requests", str(args.max_requests), "--max-requests-jitter",
+                    str(args.max_requests // 10)) if args.max_requests else ())
+        with gunicorn_server("proctor_web:create_app()", env=env, ready_path="/healthz",
+                             extra_args=recycle) as base_url:
             cookie = session_cookie(base_url)
             poll_url = f"{base_url}/api/edx_proctoring/v1/proctored_exam/attempt/{attempt_id}"
             headers = {"Cookie": cookie, "Accept": "application/json",
@@ -189,7 +194,9 @@ def main() -> None:
                 [lambda client=client: client.request("GET", "/ping")[0] for client in pingers],
                 args.seconds, "bare Flask route")
     print(f"machine after: {machine()}")
-    print(f"gunicorn 2 workers, SQLite, {args.learners + 1} running attempts")
+    print(f"gunicorn 2 workers, SQLite, {args.learners + 1} running attempts, workers "
+          + (f"recycled every {args.max_requests} requests (jitter {args.max_requests // 10})"
+             if args.max_requests else "never recycled"))
     print(f"\nwrk {args.connections} connections x {args.seconds} s")
     print_results([bare, poll, timer], baseline=bare)
     print(f"\n{len(writer_ids)} Python threads (one learner each) x {args.seconds} s")
