@@ -278,7 +278,8 @@ def record_review(
 
     if review.status == "suspicious" and reviewer is None:
         student = db.session.get(User, target.user_id) if target.user_id else None
-        submitted_at = target.attempt.completed_at if target.attempt is not None else None
+        submitted_at = (target.attempt.completed_at if target.attempt is not None
+                        else attempts.submitted_at_in_history(target.attempt_code))
         notifications.queue_review_alert(exam, student, review.status, review_url, now,
                                          submitted_at=submitted_at)
     return ReviewOutcome(stored, existing is not None, action, status)

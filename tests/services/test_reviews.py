@@ -17,7 +17,7 @@ from proctor_web.models import (
     ReviewComment,
     ReviewHistory,
 )
-from proctor_web.services import exams, reviews
+from proctor_web.services import attempts, exams, reviews
 
 
 def _review(status: str, reviewed_by: str | None = None) -> NormalisedReview:
@@ -131,3 +131,24 @@ def test_suspicious_review_alert_says_when_the_attempt_was_submitted(factory, no
     assert alert.template == "review_needs_attention"
     assert ("Submitted: November 22, 2026, 6:58 AM Colombia Time (11:58 UTC)"
             in alert.text_body), alert.text_body
+
+
+def test_alert_for_an_archived_attempt_says_when_it_was_submitted(factory, now):
+    """Staff reset the attempt before its review came in: the alert still tells when it was
+    submitted, from the attempt's history."""
+    staff = factory.course_staff(username="watcher")
+    learner = factory.learner()
+    exam = factory.exam("proctored")
+    attempt = factory.attempt(exam, learner, "started", external_id="x", started_minutes_ago=10)
+    attempts.apply_action(attempt, attempts.Action.SUBMIT, attempts.Actor.learner(learner),
+                          now - timedelta(minutes=2))
+    code = attempt.attempt_code
+    attempts.remove_attempt(attempt, attempts.Actor.system("test"), now, "reset by staff")
+    db.session.flush()
+    target = reviews.find_target(code)
+    assert target.attempt is None
+    reviews.record_review(target, exams.backend_for(exam), _review("suspicious"), now,
+                          review_url="https://site/review")
+    alert = db.session.execute(select(EmailMessage).where(
+        EmailMessage.recipient == staff.email)).scalar_one()
+    assert "Submitted: November 22, 2026, 11:58:00 AM UTC" in alert.text_body, alert.text_body

@@ -44,6 +44,7 @@ from proctor_web.services.attempts.queries import (
     get_attempt_by_external_id,
     history_of,
     statuses,
+    submitted_at_in_history,
 )
 from proctor_web.services.attempts.transitions import TRANSITIONS, Rule
 
@@ -54,5 +55,5 @@ __all__ = [
     "get_attempt_by_code", "get_attempt_by_external_id", "history_of", "new_attempt_code",
     "note_locked_on_load",
     "recount_learners", "refuse_registration", "remove_attempt", "set_attempt_status",
-    "statuses", "sweep_expired", "withdraw_resume",
+    "statuses", "submitted_at_in_history", "sweep_expired", "withdraw_resume",
 ]

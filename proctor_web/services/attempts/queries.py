@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from datetime import datetime
 
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -54,6 +55,19 @@ def find_archived_attempt(attempt_code: str) -> AttemptHistory | None:
     return db.session.execute(
         select(AttemptHistory)
         .where(AttemptHistory.attempt_code == attempt_code)
+        .order_by(AttemptHistory.id.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+
+
+def submitted_at_in_history(attempt_code: str) -> datetime | None:
+    """When the attempt with this code (live or removed) was last submitted, from its
+    history rows; None if it never was."""
+    return db.session.execute(
+        select(AttemptHistory.created_at)
+        .where(AttemptHistory.attempt_code == attempt_code,
+               AttemptHistory.to_status == AttemptStatus.SUBMITTED.value,
+               AttemptHistory.ignored.is_(False))
         .order_by(AttemptHistory.id.desc())
         .limit(1)
     ).scalar_one_or_none()
