@@ -48,6 +48,8 @@ def _thawed(value: Any) -> Any:
         return {key: _thawed(item) for key, item in value.items()}
     if isinstance(value, list):
         return [_thawed(item) for item in value]
+    if isinstance(value, tuple):
+        return tuple(_thawed(item) for item in value)
     return value
 
 
@@ -65,11 +67,16 @@ class FrameSessionInterface(SecureCookieSessionInterface):
         self._serializers: dict[tuple[Any, ...], URLSafeTimedSerializer] = {}
         self._verified = functools.lru_cache(maxsize=4096)(self._verify)
 
+    @staticmethod
+    def _keys(app: Flask) -> tuple[Any, ...]:
+        """The signing keys, as Flask orders them: the fallbacks, then the current key."""
+        return (*(app.config["SECRET_KEY_FALLBACKS"] or ()), app.secret_key)
+
     def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
         """Flask's serializer, built once per set of keys (Flask builds one per request)."""
         if not app.secret_key:
             return None
-        keys = (*(app.config["SECRET_KEY_FALLBACKS"] or ()), app.secret_key)
+        keys = self._keys(app)
         serializer = self._serializers.get(keys)
         if serializer is None:
             serializer = self._serializers[keys] = super().get_signing_serializer(app)
@@ -88,9 +95,8 @@ class FrameSessionInterface(SecureCookieSessionInterface):
         cookie = request.cookies.get(self.get_cookie_name(app))
         if not cookie:
             return self.session_class()
-        keys = (*(app.config["SECRET_KEY_FALLBACKS"] or ()), app.secret_key)
         try:
-            signed_at, data = self._verified(keys, cookie)
+            signed_at, data = self._verified(self._keys(app), cookie)
         except BadSignature:
             return self.session_class()
         age = int(time.time()) - signed_at  # whole seconds, as itsdangerous counts them
