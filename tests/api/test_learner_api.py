@@ -706,3 +706,24 @@ def test_exam_and_attempt_reads_each_attempt_once(world, factory, sign_in, clien
     from_attempts = [q for q in counted.statements
                      if " ".join(q.split()).startswith("SELECT attempts.")]
     assert len(from_attempts) == 2, [q[:100] for q in from_attempts]
+
+
+@pytest.mark.parametrize("status", ["created", "started", "ready_to_submit", "submitted"])
+def test_active_snapshot_answers_as_the_orm_view(world, factory, now, status):
+    """The timer payload's snapshot finds the same running attempt as the ORM query, with
+    the same payload, and nothing when no exam runs."""
+    from proctor_web.services.learner import loading, reads
+
+    started = None if status == "created" else 5
+    factory.attempt(world["timed"], world["alice"], status, started_minutes_ago=started)
+    db.session.add(Allowance(user_id=world["alice"].id, exam_id=world["timed"].id,
+                             key="additional_time_granted", value="7"))
+    db.session.commit()
+    alice_id = world["alice"].id
+    snapshot = loading.peek_active_attempt_view(alice_id)
+    view = loading.load_active_attempt_view(alice_id)
+    if view is None:
+        assert snapshot is None
+        return
+    assert snapshot.attempt is not view.attempt and snapshot.extra_minutes == 7
+    assert reads.settled_timer_payload(snapshot, now) == reads.running_payload(view, now)
