@@ -317,3 +317,19 @@ def start_system_check(page: Any) -> None:
     form = page.locator("#system-check-form[data-opens-software]")
     expect(form).to_be_attached(timeout=15_000)
     form.locator("button").first.click()
+
+
+def end_exam(page: Any) -> None:
+    """Press "End my exam" on a page or frame once the exam's content frame has its final
+    height. ``exam-layout.js`` fits the frame to its content when that loads, which moves the
+    button below it: pressed in that moment, under load, the press can land where the button
+    was and nothing is submitted (a race of the test, not of a learner, who sees it move)."""
+    import re
+
+    from playwright.sync_api import expect
+
+    content = page.locator("iframe.exam-content")
+    if content.count():
+        expect(content.first).to_have_attribute("data-fitted", re.compile(r"^\d+$"),
+                                                timeout=15_000)
+    page.get_by_role("button", name="End my exam").click()

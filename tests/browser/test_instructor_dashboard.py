@@ -14,7 +14,7 @@ from proctor_web.extensions import db
 from proctor_web.models import Attempt, utcnow
 from proctor_web.services import attempts, courses, exams
 from proctor_web.services.attempts import Action, Actor
-from tests.browser.conftest import DEMO_COURSE_ID
+from tests.browser.conftest import DEMO_COURSE_ID, end_exam
 from tests.browser.test_learner_flows import exam_url, situation
 
 DASH = f"/courses/{DEMO_COURSE_ID}/instructor"
@@ -120,7 +120,7 @@ def test_resume_an_errored_attempt_and_finish_it_as_the_learner(live_server, bro
         expect(learner_page.locator("article.exam-page")).to_have_attribute(
             "data-situation", "started")
         expect(learner_page.locator("#timer-value")).to_have_text(re.compile(r"^0:(29|30):\d\d$"))
-        learner_page.get_by_role("button", name="End my exam").click()
+        end_exam(learner_page)
         learner_page.get_by_role("button", name="Yes, submit my exam").click()
         expect(learner_page.locator("article.exam-page")).to_have_attribute(
             "data-situation", "submitted")

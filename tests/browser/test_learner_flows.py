@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 from proctor_web.extensions import db
 from proctor_web.models import utcnow
 from proctor_web.services import attempts, courses, exams
-from tests.browser.conftest import DEMO_COURSE_ID, start_system_check
+from tests.browser.conftest import DEMO_COURSE_ID, end_exam, start_system_check
 
 ENCODED_COURSE = "course-v1%3ADemoX%2BPROC101%2B2026"
 
@@ -46,7 +46,7 @@ def test_timed_exam_from_entrance_to_submitted(live_server, page, login, shot, f
     shot(page, "timed-03-ready-to-submit")
     page.get_by_role("button", name="No, go back to my exam").click()
     expect(page.locator("article.exam-page")).to_have_attribute("data-situation", "started")
-    page.get_by_role("button", name="End my exam").click()
+    end_exam(page)
     page.get_by_role("button", name="Yes, submit my exam").click()
     expect(page.locator("article.exam-page")).to_have_attribute("data-situation", "submitted")
     expect(page.get_by_role("heading", level=1)).to_have_text("Your exam has been submitted")
@@ -86,7 +86,7 @@ def test_proctored_exam_with_the_mock_backend(live_server, page, login, shot, fr
     expect(page.locator("#timer-value")).to_have_text(re.compile(r"^(0:59|1:00):\d\d$"))
     shot(page, "proctored-05-started")
 
-    page.get_by_role("button", name="End my exam").click()
+    end_exam(page)
     expect(page.locator("article.exam-page")).to_have_attribute("data-situation",
                                                                "ready_to_submit")
     shot(page, "proctored-06-ready-to-submit")

@@ -16,7 +16,12 @@ from playwright.sync_api import expect
 from proctor_web.extensions import db
 from proctor_web.models import Attempt, utcnow
 from proctor_web.services import attempts, courses, exams
-from tests.browser.conftest import DEMO_COURSE_ID, start_system_check, watch_csp_violations
+from tests.browser.conftest import (
+    DEMO_COURSE_ID,
+    end_exam,
+    start_system_check,
+    watch_csp_violations,
+)
 from tests.browser.test_exam_one_scroll import AXE_OPTIONS, SCROLL_SURFACES
 from tests.browser.test_learner_flows import ENCODED_COURSE, exam_url
 
@@ -60,7 +65,7 @@ def test_focus_moves_to_the_new_pages_heading_after_each_action(live_server, pag
     page.get_by_role("button", name="Start my timed exam").click()
     expect(page.locator("article.exam-page")).to_have_attribute("data-situation", "started")
     expect(page.locator("#page-title")).to_be_focused()
-    page.get_by_role("button", name="End my exam").click()
+    end_exam(page)
     expect(page.locator("article.exam-page")).to_have_attribute("data-situation",
                                                                "ready_to_submit")
     expect(page.locator("#page-title")).to_be_focused()

@@ -18,7 +18,7 @@ from playwright.sync_api import expect
 from proctor_web.backends.mock import MockBackend
 from proctor_web.services import attempts, courses, exams
 from proctor_web.testing.fake_provider import create_fake_provider, serve_in_background
-from tests.browser.conftest import DEMO_COURSE_ID
+from tests.browser.conftest import DEMO_COURSE_ID, end_exam
 from tests.browser.test_learner_a11y import AXE_OPTIONS
 from tests.browser.test_learner_worker import _proctored_exam, _to_ready_to_start
 
@@ -170,7 +170,7 @@ def test_the_end_of_the_exam_waits_for_the_worker_before_submitting(
     page.get_by_role("button", name="Start my exam").click()
     expect(page.locator("article.exam-page")).to_have_attribute("data-situation", "started")
     desktop.set(DESKTOP_STOP_DELAY_SECONDS=1.5)  # uploading the recording takes a while
-    page.get_by_role("button", name="End my exam").click()
+    end_exam(page)
     expect(page.locator("article.exam-page")).to_have_attribute("data-situation",
                                                                 "ready_to_submit")
     axe_clean(page)
