@@ -44,6 +44,7 @@ from proctor_web.services.learner.loading import (
 from proctor_web.services.learner.payloads import (
     attempt_payload,
     clock,
+    clock_for,
     exam_fields,
     exam_path,
     iso,
@@ -85,7 +86,7 @@ def _read_payload(attempt: Attempt | None, now: datetime) -> dict[str, Any]:
 
 def active_payload(user: User, now: datetime) -> dict[str, Any]:
     """The learner's running exam's timer payload, or just the clock when nothing runs."""
-    return _running_payload(user, now) or {"timer_ends": None, "server_time": iso(now)}
+    return _running_payload(user, now) or clock_for(None, now)
 
 
 def _running_payload(user: User, now: datetime) -> dict[str, Any]:
@@ -108,7 +109,7 @@ def timer_payload(user: User, now: datetime) -> dict[str, Any]:
     """GET ``proctored_exam/attempt``: the running exam's timer payload; with none running,
     edx-proctoring's explicit ``in_timed_exam: false, is_proctored: false`` (clients test
     those fields) plus the clock."""
-    return _timer_fields(active_payload(user, now), now)
+    return _timer_fields(_running_payload(user, now), now)
 
 
 def settled_timer_payload(view: AttemptView | None, now: datetime) -> dict[str, Any]:
@@ -118,11 +119,9 @@ def settled_timer_payload(view: AttemptView | None, now: datetime) -> dict[str, 
     return _timer_fields(running_payload(view, now), now)
 
 
-def _timer_fields(payload: dict[str, Any], now: datetime) -> dict[str, Any]:
-    if "attempt_id" not in payload:
-        payload = {"in_timed_exam": False, "is_proctored": False, "timer_ends": None,
-                   "server_time": iso(now), **payload}
-    return payload
+def _timer_fields(running: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """The running exam's payload, or edx's explicit "no timed exam" with the clock."""
+    return running or {"in_timed_exam": False, "is_proctored": False, **clock_for(None, now)}
 
 
 def _prerequisites() -> dict[str, Any]:
