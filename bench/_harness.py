@@ -295,6 +295,14 @@ def cookie_header(session) -> str:  # noqa: ANN001
     return "; ".join(f"{cookie.name}={cookie.value}" for cookie in session.cookies)
 
 
+def api_headers(session) -> dict[str, str]:  # noqa: ANN001
+    """The headers of a JSON API request as the ``sign_in`` session: its cookie, User-Agent
+    and CSRF token."""
+    return {"Cookie": cookie_header(session), "User-Agent": session.headers["User-Agent"],
+            "X-CSRFToken": session.headers["X-CSRFToken"], "Accept": "application/json",
+            "Content-Type": "application/json"}
+
+
 @contextlib.contextmanager
 def celery_queue(broker_url: str, queue_name: str) -> Iterator[str]:
     """A broker queue of our own; purged and deleted at the end (tasks left by a stopped

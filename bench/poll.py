@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 import tempfile
 from datetime import timedelta
@@ -26,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._harness import (  # noqa: E402
     HttpClient,
+    api_headers,
     cookie_header,
     gunicorn_server,
     machine,
@@ -53,9 +53,9 @@ def bare_app():
     return app
 
 
-def seed(database_url: str, extra_learners: int, writers: int = 0) -> tuple[int, str]:
-    """Schema, demo data, many attempts; returns alice's running attempt id and course id.
-    The first ``writers`` extra learners (``bench0``...) get a password to sign in with."""
+def seed(database_url: str, extra_learners: int, writers: int = 0) -> tuple[int, list[int]]:
+    """Schema, demo data, many attempts; returns alice's running attempt id and those of the
+    first ``writers`` extra learners (``bench0``...), who get a password to sign in with."""
     from proctor_web import create_app
     from proctor_web.cli import DEMO_COURSE_ID
     from proctor_web.extensions import db
@@ -74,37 +74,26 @@ def seed(database_url: str, extra_learners: int, writers: int = 0) -> tuple[int,
         now = utcnow()
         long_exam = exams.create_exam(DEMO_COURSE_ID, "bench-long", {
             "exam_name": "Bench exam", "time_limit_mins": 600}, None, now)
+        writer_attempts = []
         for index in range(extra_learners):
             user = courses.create_user(f"bench{index}",
                                        WRITER_PASSWORD if index < writers else None, now)
             courses.enroll(user, DEMO_COURSE_ID, now)
-            attempts.create_attempt(long_exam, user, Actor.learner(user),
-                                    now - timedelta(minutes=index % 50), start_clock=True)
+            running = attempts.create_attempt(long_exam, user, Actor.learner(user),
+                                              now - timedelta(minutes=index % 50),
+                                              start_clock=True)
+            if index < writers:
+                writer_attempts.append(running)
         alice = courses.get_user("alice")
         attempt = attempts.create_attempt(long_exam, alice, Actor.learner(alice), now,
                                           start_clock=True)
         db.session.commit()
-        return attempt.id, DEMO_COURSE_ID
+        return attempt.id, [running.id for running in writer_attempts]
 
 
+#: Flask-Login's strong session protection ties the session to the client's address and
+#: User-Agent, so wrk sends the User-Agent the demo learner signed in with.
 USER_AGENT = "proctor-web-bench"
-
-
-def session_cookie(base_url: str) -> str:
-    """Sign in as the demo learner. Flask-Login's strong session protection ties the session
-    to the client's address and User-Agent, so wrk must send the same User-Agent."""
-    import requests
-
-    with requests.Session() as http:
-        http.headers["User-Agent"] = USER_AGENT
-        page = http.get(base_url + "/login", timeout=10)
-        token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
-        response = http.post(base_url + "/login", data={
-            "csrf_token": token, "username": "alice", "password": "alice-demo-pass"},
-            timeout=10, allow_redirects=False)
-        if response.status_code != 302:
-            raise SystemExit(f"sign-in failed: {response.status_code}")
-        return "; ".join(f"{c.name}={c.value}" for c in http.cookies)
 
 
 class Writer:
@@ -113,10 +102,7 @@ class Writer:
     def __init__(self, base_url: str, number: int, attempt_id: int) -> None:
         agent = f"bench-writer-{number}"
         browser = sign_in(base_url, f"bench{number}", WRITER_PASSWORD, agent)
-        self.client = HttpClient(base_url, {
-            "Cookie": cookie_header(browser), "User-Agent": agent,
-            "X-CSRFToken": browser.headers["X-CSRFToken"], "Accept": "application/json",
-            "Content-Type": "application/json"})
+        self.client = HttpClient(base_url, api_headers(browser))
         self.path = f"{API}/attempt/{attempt_id}"
         self.next_action = "stop"
 
@@ -126,20 +112,6 @@ class Writer:
         if status == 200:
             self.next_action = "start" if self.next_action == "stop" else "stop"
         return status
-
-
-def writer_attempts(database_url: str, writers: int) -> list[int]:
-    """The running attempt of each writer, bench0 first."""
-    from sqlalchemy import create_engine, text
-
-    engine = create_engine(database_url)
-    with engine.connect() as connection:
-        rows = connection.execute(text(
-            "SELECT users.username, attempts.id FROM attempts JOIN users"
-            " ON users.id = attempts.user_id WHERE users.username LIKE 'bench%'")).all()
-    engine.dispose()
-    by_name = dict(rows)
-    return [by_name[f"bench{number}"] for number in range(writers)]
 
 
 def main() -> None:
@@ -157,8 +129,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="proctor-bench-") as tmp:
         database_url = "sqlite:///" + str(Path(tmp) / "bench.sqlite3")
-        attempt_id, _course = seed(database_url, args.learners, args.writers)
-        writer_ids = writer_attempts(database_url, args.writers)
+        attempt_id, writer_ids = seed(database_url, args.learners, args.writers)
         env = {
             "PROCTOR_SECRET_KEY": "bench",
             "PROCTOR_DATABASE_URL": database_url,
@@ -170,7 +141,7 @@ def main() -> None:
                     str(args.max_requests // 10)) if args.max_requests else ())
         with gunicorn_server("proctor_web:create_app()", env=env, ready_path="/healthz",
                              extra_args=recycle) as base_url:
-            cookie = session_cookie(base_url)
+            cookie = cookie_header(sign_in(base_url, "alice", "alice-demo-pass", USER_AGENT))
             poll_url = f"{base_url}/api/edx_proctoring/v1/proctored_exam/attempt/{attempt_id}"
             headers = {"Cookie": cookie, "Accept": "application/json",
                        "User-Agent": USER_AGENT}

@@ -39,7 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench._harness import (  # noqa: E402
     HttpClient,
     WrkResult,
-    cookie_header,
+    api_headers,
     cpu_seconds,
     machine,
     migrate_quietly,
@@ -98,9 +98,7 @@ class Learner:
                                json={"exam_id": exam_id, "start_clock": True})
         created.raise_for_status()
         self.path = f"{API}/attempt/{created.json()['exam_attempt_id']}"
-        self.headers = {"Cookie": cookie_header(browser), "User-Agent": agent,
-                        "X-CSRFToken": browser.headers["X-CSRFToken"],
-                        "Accept": "application/json", "Content-Type": "application/json"}
+        self.headers = api_headers(browser)
         self.clients: list[HttpClient] = []
         self.turn = 0
         self.next_action = "stop"
