@@ -36,7 +36,7 @@ def test_a_cookie_is_verified_once_and_then_served_from_the_cache(app, client, a
     verified = []
     original = interface._verify
     monkeypatch.setattr(interface, "_verified", frame_session.functools.lru_cache(8)(
-        lambda keys, cookie: verified.append(cookie) or original(keys, cookie)))
+        lambda serializer, cookie: verified.append(cookie) or original(serializer, cookie)))
     assert [alice_polls() for _ in range(3)] == [200, 200, 200]
     assert verified == [_cookie(client, app)]
 

@@ -57,33 +57,29 @@ class FrameSessionInterface(SecureCookieSessionInterface):
     """Signed-cookie sessions, with the frame token and partitioned cookies for LTI.
 
     A learner's browser sends the same session cookie with every poll, so each worker keeps
-    the cookies it verified lately (``_verified``, by the keys and the exact cookie text):
-    the HMAC check, the decompression and the JSON decoding run once per cookie, not once per
-    request. The age is checked on every request against the signing time the cookie
-    carries, as the serializer would; a cookie that fails verification is never cached.
+    the cookies it verified lately (``_verified``, by the serializer of the current keys and
+    the exact cookie text): the HMAC check, the decompression and the JSON decoding run once
+    per cookie, not once per request. The age is checked on every request against the
+    signing time the cookie carries, as the serializer would; a cookie that fails
+    verification is never cached.
     """
 
     def __init__(self) -> None:
         self._serializers: dict[tuple[Any, ...], URLSafeTimedSerializer] = {}
         self._verified = functools.lru_cache(maxsize=4096)(self._verify)
 
-    @staticmethod
-    def _keys(app: Flask) -> tuple[Any, ...]:
-        """The signing keys, as Flask orders them: the fallbacks, then the current key."""
-        return (*(app.config["SECRET_KEY_FALLBACKS"] or ()), app.secret_key)
-
     def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
         """Flask's serializer, built once per set of keys (Flask builds one per request)."""
         if not app.secret_key:
             return None
-        keys = self._keys(app)
+        keys = (*(app.config["SECRET_KEY_FALLBACKS"] or ()), app.secret_key)  # Flask's order
         serializer = self._serializers.get(keys)
         if serializer is None:
             serializer = self._serializers[keys] = super().get_signing_serializer(app)
         return serializer
 
-    def _verify(self, keys: tuple[Any, ...], cookie: str) -> tuple[int, Any]:
-        serializer = self._serializers[keys]
+    @staticmethod
+    def _verify(serializer: URLSafeTimedSerializer, cookie: str) -> tuple[int, Any]:
         payload, signed_at = serializer.make_signer(serializer.salt).unsign(
             cookie, return_timestamp=True)
         return int(signed_at.timestamp()), serializer.load_payload(payload)
@@ -96,7 +92,7 @@ class FrameSessionInterface(SecureCookieSessionInterface):
         if not cookie:
             return self.session_class()
         try:
-            signed_at, data = self._verified(self._keys(app), cookie)
+            signed_at, data = self._verified(serializer, cookie)
         except BadSignature:
             return self.session_class()
         age = int(time.time()) - signed_at  # whole seconds, as itsdangerous counts them
